@@ -1,0 +1,41 @@
+"""ao-status NAME: print one word, the session's status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+
+from ao_core import cli, console
+from ao_core.session import NOT_EXISTENT
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ao-status parser (also the source of its man page)."""
+    p = cli.make_parser(
+        "ao-status",
+        "Print the status of a session: running, finished or not_existent, or another "
+        "status the answering backend reports (pending, idle, stopping, stopped, failed).",
+        json_help='print {"name", "status", "backend"} as JSON',
+    )
+    cli.add_name_argument(p)
+    return p
+
+
+def status(args: argparse.Namespace) -> int:
+    ctx = cli.start(args, [args.name])
+    session = ctx.resolve(args.name)
+    state = None
+    if session is not None:
+        state = ctx.hook.fetch_status(session=session, config=ctx.config)
+    state = state or NOT_EXISTENT
+    if args.json:
+        backend = session.backend if session and state != NOT_EXISTENT else None
+        console.emit(json.dumps({"name": args.name, "status": state, "backend": backend}))
+    else:
+        console.emit(state)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run(status, parser(), argv)

@@ -1,0 +1,54 @@
+"""The session record every backend speaks, and the rules for session names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ao_core.errors import InvalidName
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,60}")
+
+#: Statuses that mean "not done yet": waiting makes sense, there is no result to fetch.
+IN_PROGRESS = frozenset({"pending", "running", "stopping"})
+#: Statuses whose session has a result to fetch.
+RESULT_READY = frozenset({"finished", "idle"})
+#: What ``ao-status`` prints for a session no backend knows.
+NOT_EXISTENT = "not_existent"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Session:
+    """One named agent session, as a backend found it.
+
+    ``session_id`` is ``None`` while a session is still starting (its id is not known
+    yet); ``backend`` names the plugin that produced the record.
+    """
+
+    name: str
+    session_id: str | None = None
+    project_dir: str | None = None
+    backend: str | None = None
+
+
+def validate_name(name: str) -> str:
+    """Return ``name`` if it is a valid session name, else raise :class:`InvalidName`.
+
+    Names become file names, so this check is also what keeps paths such as
+    ``../../etc/passwd`` out of the sessions directory. The messages are the old
+    commands' own.
+    """
+    if not name:
+        raise InvalidName("Session name cannot be empty")
+    if len(name) > 60:
+        raise InvalidName(f"Session name too long (max 60 characters, got {len(name)})")
+    if not NAME_PATTERN.fullmatch(name):
+        raise InvalidName(
+            "Session name can only contain alphanumeric characters, dashes, and underscores"
+        )
+    return name
+
+
+def is_valid_name(name: object) -> bool:
+    """True when ``name`` is a string that :func:`validate_name` would accept."""
+    return isinstance(name, str) and NAME_PATTERN.fullmatch(name) is not None

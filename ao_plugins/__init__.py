@@ -1,0 +1,1 @@
+"""The built-in storage backends: ``api`` (the Agent Session Manager) and ``file``."""

@@ -1,0 +1,182 @@
+"""The ``file`` backend: the backup files the older, file-based commands wrote.
+
+Each session is a pair in the sessions directory: ``NAME.meta.json`` (metadata) and
+``NAME.jsonl`` (the run's messages, one JSON object per line, the final one being the
+agent SDK's result message). A session exists when its ``.meta.json`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ao_core import Config, Session, SessionFailed, StorageError, hookimpl
+from ao_core.session import is_valid_name
+
+NAME = "file"
+META_SUFFIX = ".meta.json"
+LOG_SUFFIX = ".jsonl"
+#: Every file that belongs to session NAME; deleting a session removes these only.
+SESSION_SUFFIXES = (META_SUFFIX, LOG_SUFFIX, ".meta.json.tmp")
+BLOCK_SIZE = 64 * 1024
+
+
+class FileBackend:
+    """Reads and deletes backup files; one instance per command.
+
+    The instance remembers the last message of each ``.jsonl`` it read (keyed by the
+    file's size and modification time), so status-then-result parses a large result
+    once, and a file that changed is read again.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[Path, tuple[tuple[int, int], dict | None]] = {}
+
+    @hookimpl
+    def resolve_session(self, name: str, config: Config) -> Session | None:
+        meta_path = _path(config, name, META_SUFFIX)
+        if meta_path is None or not meta_path.is_file():
+            return None
+        return _session(name, meta_path)
+
+    @hookimpl
+    def fetch_status(self, session: Session, config: Config) -> str | None:
+        if self.resolve_session(session.name, config) is None:
+            return None
+        message = self._last_message(_path(config, session.name, LOG_SUFFIX))
+        return "finished" if message is not None and _has_ended(message) else "running"
+
+    @hookimpl
+    def fetch_result(self, session: Session, config: Config) -> str | None:
+        if self.resolve_session(session.name, config) is None:
+            return None
+        message = self._last_message(_path(config, session.name, LOG_SUFFIX))
+        if message is None or not _has_ended(message):
+            return None
+        if _is_failure(message):
+            raise SessionFailed(f"Session '{session.name}' ended in error: {_failure(message)}")
+        result = message.get("result")
+        return result if isinstance(result, str) else None
+
+    @hookimpl
+    def list_sessions(self, config: Config) -> list[Session]:
+        try:
+            with os.scandir(config.sessions_dir) as entries:
+                names = sorted(
+                    entry.name[: -len(META_SUFFIX)]
+                    for entry in entries
+                    if entry.name.endswith(META_SUFFIX) and entry.is_file()
+                )
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot read sessions directory {config.sessions_dir}: {exc.strerror or exc}"
+            ) from exc
+        return [_session(name, config.sessions_dir / (name + META_SUFFIX)) for name in names]
+
+    @hookimpl
+    def delete_session(self, session: Session, config: Config) -> bool:
+        paths = [_path(config, session.name, suffix) for suffix in SESSION_SUFFIXES]
+        if paths[0] is None or not paths[0].is_file():
+            return False
+        for path in paths:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                raise StorageError(f"Cannot delete {path}: {exc.strerror or exc}") from exc
+        return True
+
+    def _last_message(self, path: Path) -> dict | None:
+        """The last line of a ``.jsonl`` as a JSON object; None if missing, empty or partial."""
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        key = (st.st_size, st.st_mtime_ns)
+        cached = self._last.get(path)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        try:
+            line = last_line(path)
+            message = json.loads(line) if line else None
+        except (OSError, ValueError):
+            message = None
+        if not isinstance(message, dict):
+            message = None
+        self._last[path] = (key, message)
+        return message
+
+
+def last_line(path: Path, block_size: int = BLOCK_SIZE) -> bytes:
+    """The last non-empty line of a file, read backwards in blocks.
+
+    The cost grows with the length of that line only, never with the file's size.
+    """
+    with open(path, "rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        blocks: list[bytes] = []
+        while end > 0:
+            start = max(0, end - block_size)
+            f.seek(start)
+            block = f.read(end - start)
+            end = start
+            if not blocks:
+                block = block.rstrip(b"\r\n")
+                if not block:
+                    continue
+            cut = block.rfind(b"\n")
+            if cut >= 0:
+                blocks.append(block[cut + 1 :])
+                break
+            blocks.append(block)
+    return b"".join(reversed(blocks))
+
+
+def _path(config: Config, name: str, suffix: str) -> Path | None:
+    """The file ``NAME+suffix``, or None for a name that could escape the directory."""
+    return config.sessions_dir / (name + suffix) if is_valid_name(name) else None
+
+
+def _session(name: str, meta_path: Path) -> Session:
+    """A Session from a ``.meta.json``; what can't be read is left unknown (None)."""
+    meta = _read_json(meta_path)
+    session_id = meta.get("session_id")
+    project_dir = meta.get("project_dir")
+    return Session(
+        name=name,
+        session_id=session_id if isinstance(session_id, str) and session_id else None,
+        project_dir=project_dir if isinstance(project_dir, str) and project_dir else None,
+        backend=NAME,
+    )
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _has_ended(message: dict) -> bool:
+    """A result message ends a run: ``success`` with a result, or a failure."""
+    return (message.get("subtype") == "success" and "result" in message) or _is_failure(message)
+
+
+def _is_failure(message: dict) -> bool:
+    """An ``error*`` subtype, or a result message flagged ``is_error``."""
+    subtype = message.get("subtype")
+    if not isinstance(subtype, str):
+        return False
+    return subtype.startswith("error") or (message.get("is_error") is True and "result" in message)
+
+
+def _failure(message: dict) -> str:
+    detail = message.get("result")
+    reason = str(message.get("subtype"))
+    return f"{reason}: {detail}" if isinstance(detail, str) and detail else reason
