@@ -69,7 +69,7 @@ def script(env: dict[str, str], tmp_path: Path) -> Callable[..., Outcome]:
             text=True,
             timeout=timeout,
             cwd=tmp_path,
-            env=clean_environ(**env, **(extra_env or {})),
+            env=clean_environ(**{**env, **(extra_env or {})}),
         )
         return Outcome(proc.returncode, proc.stdout, proc.stderr)
 
