@@ -1,0 +1,84 @@
+"""Settings: CLI flag > environment variable > default, validated once."""
+
+from __future__ import annotations
+
+import pytest
+
+from ao_core.config import Config, ConfigError, parse_backends
+
+
+def test_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = Config.load(environ={})
+    assert config.project_dir == tmp_path
+    assert config.sessions_dir == tmp_path / ".agent-orchestrator" / "agent-sessions"
+    assert config.api_url == "http://127.0.0.1:8765"
+    assert config.timeout == 5.0
+    assert config.api_key is None
+    assert config.backends is None
+
+
+def test_flag_beats_environment_beats_default(tmp_path, monkeypatch):
+    (tmp_path / "cli").mkdir()
+    (tmp_path / "env").mkdir()
+    monkeypatch.chdir(tmp_path)
+    environ = {
+        "AGENT_ORCHESTRATOR_PROJECT_DIR": str(tmp_path / "env"),
+        "AGENT_ORCHESTRATOR_SESSIONS_DIR": "env-sessions",
+        "AGENT_ORCHESTRATOR_BACKENDS": "file",
+    }
+    from_env = Config.load(environ=environ)
+    assert from_env.project_dir == tmp_path / "env"
+    assert from_env.sessions_dir == tmp_path / "env-sessions"  # relative: against the cwd
+    assert from_env.backends == ("file",)
+    from_cli = Config.load(
+        project_dir="cli", sessions_dir="cli-sessions", backends="api,file", environ=environ
+    )
+    assert from_cli.project_dir == tmp_path / "cli"
+    assert from_cli.sessions_dir == tmp_path / "cli-sessions"
+    assert from_cli.backends == ("api", "file")
+
+
+def test_sessions_dir_defaults_under_the_chosen_project(tmp_path):
+    config = Config.load(project_dir=str(tmp_path), environ={})
+    assert config.sessions_dir == tmp_path / ".agent-orchestrator" / "agent-sessions"
+
+
+def test_project_dir_must_exist_and_be_a_directory(tmp_path):
+    with pytest.raises(ConfigError, match="Project directory does not exist: "):
+        Config.load(project_dir=str(tmp_path / "missing"), environ={})
+    (tmp_path / "f").write_text("")
+    with pytest.raises(ConfigError, match="Project directory is not a directory: "):
+        Config.load(project_dir=str(tmp_path / "f"), environ={})
+
+
+def test_api_settings_from_the_environment(tmp_path):
+    config = Config.load(
+        project_dir=str(tmp_path),
+        environ={
+            "AGENT_ORCHESTRATOR_SESSION_MANAGER_URL": "http://example.test:9000/",
+            "AGENT_ORCHESTRATOR_SESSION_MANAGER_TIMEOUT": "0.5",
+            "AGENT_ORCHESTRATOR_API_KEY": "s3cret-key",
+        },
+    )
+    assert config.api_url == "http://example.test:9000"
+    assert config.timeout == 0.5
+    assert config.api_key == "s3cret-key"
+    assert "s3cret-key" not in repr(config)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf"])
+def test_bad_timeouts_are_refused(tmp_path, value):
+    with pytest.raises(ConfigError, match="must be a positive number of seconds"):
+        Config.load(
+            project_dir=str(tmp_path),
+            environ={"AGENT_ORCHESTRATOR_SESSION_MANAGER_TIMEOUT": value},
+        )
+
+
+def test_backend_lists():
+    assert parse_backends(None) is None
+    assert parse_backends("  ") is None
+    assert parse_backends(" api , mystore,file ") == ("api", "mystore", "file")
+    with pytest.raises(ConfigError, match="named twice"):
+        parse_backends("file,file")
