@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import pluggy
 
-from ao_core import console
+from ao_core import console, waiting
 from ao_core.config import ENV_DEBUG, Config, is_on
 from ao_core.errors import AoError
 from ao_core.plugins import get_plugin_manager
-from ao_core.session import Session, validate_name
+from ao_core.session import NOT_EXISTENT, Session, validate_name
 from ao_core.version import __version__
 
 EPILOG_BACKENDS = (
@@ -73,6 +73,26 @@ class Context:
         """The session ``name`` refers to, from the first backend that knows it."""
         return self.hook.resolve_session(name=name, config=self.config)
 
+    def status_of(self, name: str) -> tuple[Session | None, str]:
+        """One round: the session ``name`` refers to and its status (``not_existent``)."""
+        self.hook.start_round(config=self.config)
+        session = self.resolve(name)
+        status = session and self.hook.fetch_status(session=session, config=self.config)
+        return session, status or NOT_EXISTENT
+
+    def settled_status(self, args: argparse.Namespace) -> tuple[Session | None, str, bool]:
+        """The status of ``args.name``, waited for with ``--wait``; True when that timed out."""
+        if not args.wait:
+            return (*self.status_of(args.name), False)
+        progress = waiting.progress_line(args.name)
+        with waiting.quiet_interruptions(progress):
+            return waiting.wait_until_done(
+                lambda: self.status_of(args.name),
+                timeout=self.config.wait_timeout if args.timeout is None else args.timeout,
+                interval=args.interval or waiting.DEFAULT_INTERVAL,
+                progress=progress,
+            )
+
 
 def start(args: argparse.Namespace, names: Sequence[str] = ()) -> Context:
     """Validate ``names`` and settings, then load the backends (in that order, no I/O first)."""
@@ -102,6 +122,8 @@ def run(
         return exc.exit_status
     except KeyboardInterrupt:
         return 130
+    except waiting.Terminated as exc:
+        return exc.exit_status
     except BrokenPipeError:
         # The reader went away (`ao-list-sessions | head -1`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

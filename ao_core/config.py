@@ -13,14 +13,17 @@ from ao_core.errors import AoError
 ENV_PROJECT_DIR = "AGENT_ORCHESTRATOR_PROJECT_DIR"
 ENV_SESSIONS_DIR = "AGENT_ORCHESTRATOR_SESSIONS_DIR"
 ENV_API_URL = "AGENT_ORCHESTRATOR_SESSION_MANAGER_URL"
+ENV_API_URL_NEW = "AGENT_ORCHESTRATOR_API_URL"
 ENV_API_TIMEOUT = "AGENT_ORCHESTRATOR_SESSION_MANAGER_TIMEOUT"
 ENV_API_KEY = "AGENT_ORCHESTRATOR_API_KEY"
 ENV_BACKENDS = "AGENT_ORCHESTRATOR_BACKENDS"
 ENV_DEBUG = "AGENT_ORCHESTRATOR_DEBUG"
 ENV_TRACE = "AGENT_ORCHESTRATOR_TRACE"
+ENV_WAIT_TIMEOUT = "AGENT_ORCHESTRATOR_WAIT_TIMEOUT"
 
 DEFAULT_API_URL = "http://127.0.0.1:8765"
 DEFAULT_API_TIMEOUT = 5.0
+DEFAULT_WAIT_TIMEOUT = 600.0
 SESSIONS_SUBDIR = Path(".agent-orchestrator") / "agent-sessions"
 
 
@@ -42,6 +45,7 @@ class Config:
     timeout: float = DEFAULT_API_TIMEOUT
     api_key: str | None = field(default=None, repr=False)
     backends: tuple[str, ...] | None = None
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
     debug: bool = False
     trace: bool = False
 
@@ -69,8 +73,13 @@ class Config:
         return cls(
             project_dir=project,
             sessions_dir=sessions,
-            api_url=(env.get(ENV_API_URL) or DEFAULT_API_URL).rstrip("/"),
-            timeout=_timeout(env.get(ENV_API_TIMEOUT)),
+            api_url=(env.get(ENV_API_URL) or env.get(ENV_API_URL_NEW) or DEFAULT_API_URL).rstrip(
+                "/"
+            ),
+            timeout=_seconds(ENV_API_TIMEOUT, env.get(ENV_API_TIMEOUT), DEFAULT_API_TIMEOUT),
+            wait_timeout=_seconds(
+                ENV_WAIT_TIMEOUT, env.get(ENV_WAIT_TIMEOUT), DEFAULT_WAIT_TIMEOUT, zero_ok=True
+            ),
             api_key=env.get(ENV_API_KEY) or None,
             backends=parse_backends(backends or env.get(ENV_BACKENDS)),
             debug=is_on(env.get(ENV_DEBUG)),
@@ -97,13 +106,14 @@ def _absolute(path: str) -> Path:
     return Path(os.path.abspath(os.path.expanduser(path)))
 
 
-def _timeout(value: str | None) -> float:
+def _seconds(variable: str, value: str | None, default: float, *, zero_ok: bool = False) -> float:
     if value is None or not value.strip():
-        return DEFAULT_API_TIMEOUT
+        return default
     try:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise ConfigError(f"{ENV_API_TIMEOUT} must be a positive number of seconds, not {value!r}")
+    if not (math.isfinite(seconds) and (seconds > 0 or (zero_ok and seconds == 0))):
+        least = "0 or more" if zero_ok else "a positive number of"
+        raise ConfigError(f"{variable} must be {least} seconds, not {value!r}")
     return seconds

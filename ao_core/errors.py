@@ -2,9 +2,17 @@
 
 
 class AoError(Exception):
-    """An error shown to the user as one ``Error: ...`` line; ends the command."""
+    """An error shown to the user as one ``Error: ...`` line; ends the command.
+
+    ``exit_status`` overrides the class's status for this one error.
+    """
 
     exit_status = 1
+
+    def __init__(self, message: str, *, exit_status: int | None = None) -> None:
+        super().__init__(message)
+        if exit_status is not None:
+            self.exit_status = exit_status
 
 
 class UsageError(AoError):

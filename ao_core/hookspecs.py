@@ -72,3 +72,12 @@ def delete_session(session: Session, config: Config) -> bool:
     of them. Delete that session's data and nothing else; return False (or ``None``)
     when you have nothing of that name.
     """
+
+
+@hookspec
+def start_round(config: Config) -> None:
+    """Optional: a new round of questions about a session begins (each poll of ``--wait``).
+
+    A backend that gave up on its service after a failure earlier in the command may try
+    it again from here on. The return value is ignored.
+    """

@@ -6,7 +6,7 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from ao_core import cli, console
+from ao_core import cli, console, waiting
 from ao_core.errors import AoError
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, RESULT_READY
 
@@ -20,20 +20,22 @@ def parser() -> argparse.ArgumentParser:
         json_help='print {"name", "result"} as JSON',
     )
     cli.add_name_argument(p)
+    waiting.add_wait_options(p)
     return p
 
 
 def get_result(args: argparse.Namespace) -> int:
+    waiting.check_wait_options(args)
     name = args.name
     ctx = cli.start(args, [name])
-    session = ctx.resolve(name)
-    state = session and ctx.hook.fetch_status(session=session, config=ctx.config)
-    if not state or state == NOT_EXISTENT:
+    session, state, timed_out = ctx.settled_status(args)
+    if state == NOT_EXISTENT:
         raise AoError(f"Session '{name}' does not exist")
     if state in IN_PROGRESS:
         raise AoError(
             f"Session '{name}' is still running. "
-            "Wait for completion or check status with ao-status."
+            "Wait for completion or check status with ao-status.",
+            exit_status=waiting.TIMED_OUT if timed_out else None,
         )
     if state not in RESULT_READY:
         raise AoError(f"Session '{name}' has no result: its status is '{state}'")

@@ -6,7 +6,7 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from ao_core import cli, console
+from ao_core import cli, console, waiting
 from ao_core.session import NOT_EXISTENT
 
 
@@ -19,22 +19,20 @@ def parser() -> argparse.ArgumentParser:
         json_help='print {"name", "status", "backend"} as JSON',
     )
     cli.add_name_argument(p)
+    waiting.add_wait_options(p)
     return p
 
 
 def status(args: argparse.Namespace) -> int:
+    waiting.check_wait_options(args)
     ctx = cli.start(args, [args.name])
-    session = ctx.resolve(args.name)
-    state = None
-    if session is not None:
-        state = ctx.hook.fetch_status(session=session, config=ctx.config)
-    state = state or NOT_EXISTENT
+    session, state, timed_out = ctx.settled_status(args)
     if args.json:
         backend = session.backend if session and state != NOT_EXISTENT else None
         console.emit(json.dumps({"name": args.name, "status": state, "backend": backend}))
     else:
         console.emit(state)
-    return 0
+    return waiting.TIMED_OUT if timed_out else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
