@@ -82,3 +82,22 @@ def test_backend_lists():
     assert parse_backends(" api , mystore,file ") == ("api", "mystore", "file")
     with pytest.raises(ConfigError, match="named twice"):
         parse_backends("file,file")
+
+
+def test_newer_api_url_name_is_read_when_the_older_is_unset(tmp_path):
+    newer = {"AGENT_ORCHESTRATOR_API_URL": "http://new.test:1"}
+    assert Config.load(project_dir=str(tmp_path), environ=newer).api_url == "http://new.test:1"
+    both = {**newer, "AGENT_ORCHESTRATOR_SESSION_MANAGER_URL": "http://old.test:2"}
+    assert Config.load(project_dir=str(tmp_path), environ=both).api_url == "http://old.test:2"
+
+
+def test_wait_timeout(tmp_path):
+    def load(value):
+        environ = {"AGENT_ORCHESTRATOR_WAIT_TIMEOUT": value}
+        return Config.load(project_dir=str(tmp_path), environ=environ).wait_timeout
+
+    assert Config.load(project_dir=str(tmp_path), environ={}).wait_timeout == 600
+    assert load("0") == 0
+    assert load("12.5") == 12.5
+    with pytest.raises(ConfigError, match="AGENT_ORCHESTRATOR_WAIT_TIMEOUT must be 0 or more"):
+        load("-3")
