@@ -2,3 +2,6 @@
 
 DISTRIBUTION = "ao-sessions"
 __version__ = "0.1.0"
+#: The day __version__ was released; bump it with the version. The man pages carry this date
+#: (not the day they were generated), so regenerating them gives the same bytes every day.
+RELEASE_DATE = "2026-11-25"

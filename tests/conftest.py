@@ -14,12 +14,8 @@ from pathlib import Path
 import pytest
 from backup_files import BackupDir
 
-COMMANDS = {
-    "ao-status": "ao_core.commands.status",
-    "ao-get-result": "ao_core.commands.get_result",
-    "ao-list-sessions": "ao_core.commands.list_sessions",
-    "ao-clean": "ao_core.commands.clean",
-}
+from ao_core.commands import COMMANDS
+
 BIN_DIR = Path(sys.executable).parent
 
 

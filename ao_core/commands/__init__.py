@@ -1,1 +1,11 @@
 """One module per ao-* command: ``parser()`` builds its argparse parser, ``main()`` runs it."""
+
+#: Every ao-* command and the module holding its ``parser()`` and ``main()``. The one list
+#: that the console scripts (pyproject), the man pages and the tests must all agree with.
+#: Strings only: importing this must not import the commands.
+COMMANDS = {
+    "ao-status": "ao_core.commands.status",
+    "ao-get-result": "ao_core.commands.get_result",
+    "ao-list-sessions": "ao_core.commands.list_sessions",
+    "ao-clean": "ao_core.commands.clean",
+}

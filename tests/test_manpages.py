@@ -1,0 +1,312 @@
+"""Man pages: generated from the parsers, fresh, complete, warning-free, and installed."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import clean_environ
+from manpage_text import entries, headings, help_block, man_text, section, words
+
+from ao_core import cli, config
+from ao_core.commands import COMMANDS
+from ao_core.version import DISTRIBUTION, RELEASE_DATE, __version__
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: pytest brings tomli
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+MAN_DIR = ROOT / "man"
+PAGES = sorted(COMMANDS)
+SECTIONS = [
+    "NAME",
+    "SYNOPSIS",
+    "DESCRIPTION",
+    "OPTIONS",
+    "COMMENTS",
+    "EXIT STATUS",
+    "ENVIRONMENT",
+    "FILES",
+    "EXAMPLES",
+    "SEE ALSO",
+]
+
+
+def _load_generator():
+    spec = importlib.util.spec_from_file_location(
+        "build_manpages", ROOT / "tools" / "build_manpages.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+gen = _load_generator()
+
+
+def needs(tool: str, package: str) -> str:
+    """The path of ``tool``; a missing tool fails the test (CI installs ``package``)."""
+    path = shutil.which(tool)
+    assert path, f"{tool} is not installed: apt-get install {package}"
+    return path
+
+
+def help_of(command: str, bin_dir: Path, env: dict[str, str] | None = None) -> str:
+    """``command --help`` as the installed script prints it, unwrapped."""
+    proc = subprocess.run(
+        [str(bin_dir / command), "--help"],
+        capture_output=True,
+        text=True,
+        env={**clean_environ(**(env or {})), "COLUMNS": "1000"},
+        check=True,
+        timeout=60,
+    )
+    return proc.stdout
+
+
+def assert_options_match_help(page_text: str, help_text: str) -> None:
+    """OPTIONS lists exactly ``--help``'s options, in order, with the same help text."""
+    assert words(section(page_text, "OPTIONS")) == words(help_block(help_text, "options:"))
+    if "positional arguments:" in help_text:
+        positional = " ".join(words(help_block(help_text, "positional arguments:")))
+        assert positional in " ".join(words(section(page_text, "DESCRIPTION")))
+
+
+# --- one registry -------------------------------------------------------------------
+
+
+def test_console_scripts_are_the_registry() -> None:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        scripts = tomllib.load(f)["project"]["scripts"]
+    assert scripts == {name: f"{module}:main" for name, module in COMMANDS.items()}
+
+
+@pytest.mark.parametrize("command", PAGES)
+def test_each_command_parser_is_named_after_its_script(command: str) -> None:
+    assert importlib.import_module(COMMANDS[command]).parser().prog == command
+
+
+def test_man_dir_holds_one_page_per_command() -> None:
+    assert sorted(p.name for p in MAN_DIR.glob("*.1")) == [f"{c}.1" for c in PAGES]
+
+
+# --- freshness and reproducibility ------------------------------------------------
+
+
+def test_committed_pages_are_what_the_parsers_generate() -> None:
+    stale = gen.stale_pages(MAN_DIR, gen.render_all())
+    assert not stale, f"stale man pages {stale}: regenerate them with `{gen.REGENERATE}`"
+
+
+def test_check_mode_passes_on_the_committed_pages(capsys: pytest.CaptureFixture[str]) -> None:
+    assert gen.main(["--check"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_changed_help_string_makes_the_pages_stale(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = cli.make_parser
+
+    def changed_json_help(prog: str, description: str, *, json_help: str | None = None):
+        return original(prog, description, json_help=json_help and f"{json_help} (changed)")
+
+    monkeypatch.setattr(cli, "make_parser", changed_json_help)
+    pages = gen.render_all()
+
+    stale = gen.stale_pages(MAN_DIR, pages)
+    assert "ao-status.1" in stale and "ao-get-result.1" in stale
+    assert "ao-clean.1" not in stale  # no --json: its page is unchanged
+    assert gen.main(["--check"]) == 1
+    err = capsys.readouterr().err
+    assert "stale: " in err and "ao-status.1" in err
+    assert "python tools/build_manpages.py" in err
+
+    gen.write_pages(tmp_path, pages)
+    options = section(man_text(tmp_path / "ao-status.1"), "OPTIONS")
+    assert '--json print {"name", "status", "backend"} as JSON (changed)' in " ".join(
+        words(options)
+    )
+
+
+def test_pages_do_not_depend_on_the_day_or_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    monkeypatch.setenv("COLUMNS", "20")
+    assert gen.stale_pages(MAN_DIR, gen.render_all()) == []
+    assert os.environ["COLUMNS"] == "20"
+
+
+@pytest.mark.parametrize("command", PAGES)
+def test_page_header_carries_version_and_release_date(command: str) -> None:
+    first = (MAN_DIR / f"{command}.1").read_text().splitlines()[0]
+    escaped = gen.roff_escape
+    assert first == (
+        f'.TH {escaped(command.upper())} "1" "{escaped(RELEASE_DATE)}" '
+        f'"{escaped(DISTRIBUTION)} {__version__}" "{gen.MANUAL}"'
+    )
+
+
+def test_write_pages_removes_a_page_no_command_has(tmp_path: Path) -> None:
+    (tmp_path / "ao-gone.1").write_text("old")
+    (tmp_path / "notes.txt").write_text("kept")
+    pages = {"ao-status.1": gen.render("ao-status")}
+    assert gen.write_pages(tmp_path, pages) == ["ao-status.1", "ao-gone.1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ao-status.1", "notes.txt"]
+    assert gen.write_pages(tmp_path, pages) == []
+
+
+def test_a_variable_missing_from_environment_stops_generation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(config, "ENV_NEW_SETTING", "AGENT_ORCHESTRATOR_NEW_SETTING", raising=False)
+    with pytest.raises(ValueError, match="AGENT_ORCHESTRATOR_NEW_SETTING"):
+        gen.render("ao-status")
+
+
+def test_a_command_without_its_include_file_stops_generation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(COMMANDS, "ao-new", "ao_core.commands.status")
+    with pytest.raises(FileNotFoundError, match=r"man/include/ao-new\.ini"):
+        gen.render_all()
+
+
+# --- what a page says -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", PAGES)
+def test_page_has_every_section(command: str) -> None:
+    text = man_text(MAN_DIR / f"{command}.1")
+    assert headings(text) == SECTIONS
+    name_line = section(text, "NAME").strip()
+    assert name_line.startswith(f"{command} - ") and len(name_line) > len(command) + 10
+
+
+@pytest.mark.parametrize("command", PAGES)
+def test_options_match_help(command: str) -> None:
+    text = man_text(MAN_DIR / f"{command}.1")
+    assert_options_match_help(text, help_of(command, Path(sys.executable).parent))
+
+
+@pytest.mark.parametrize("command", PAGES)
+def test_description_gives_the_backend_order(command: str) -> None:
+    text = " ".join(words(section(man_text(MAN_DIR / f"{command}.1"), "DESCRIPTION")))
+    api, third, files = (
+        text.index("Agent Session Manager API"),
+        text.index("third-party backends"),
+        text.index("backup files"),
+    )
+    assert api < third < files
+
+
+def _variables_in_code() -> set[str]:
+    found = set()
+    for package in ("ao_core", "ao_plugins"):
+        for path in (ROOT / package).rglob("*.py"):
+            found |= set(re.findall(r"AGENT_ORCHESTRATOR_[A-Z_]*[A-Z]", path.read_text()))
+    return found
+
+
+@pytest.mark.parametrize("command", PAGES)
+def test_environment_lists_every_variable_with_its_default(command: str) -> None:
+    variables = entries(section(man_text(MAN_DIR / f"{command}.1"), "ENVIRONMENT"))
+    in_code = _variables_in_code()
+    assert config.ENV_API_URL in in_code and len(in_code) >= 8
+    for name in in_code:
+        assert name in variables, f"{name} is read by the code but not in ENVIRONMENT"
+        assert "Default:" in variables[name]
+    assert config.DEFAULT_API_URL in variables[config.ENV_API_URL]
+    assert f"Default: {config.DEFAULT_API_TIMEOUT:g}." in variables[config.ENV_API_TIMEOUT]
+    assert str(config.SESSIONS_SUBDIR) in variables[config.ENV_SESSIONS_DIR]
+
+
+@pytest.mark.parametrize("command", PAGES)
+def test_files_and_see_also(command: str) -> None:
+    text = man_text(MAN_DIR / f"{command}.1")
+    files = entries(section(text, "FILES"))
+    assert list(files) == [
+        f"PROJECT_DIR/{config.SESSIONS_SUBDIR}/",
+        "NAME.meta.json",
+        "NAME.jsonl",
+    ]
+    see_also = re.findall(r"(ao-[a-z-]+)\(1\)", section(text, "SEE ALSO"))
+    assert see_also == [c for c in PAGES if c != command]
+
+
+# --- rendering --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", PAGES)
+def test_page_renders_without_warnings(command: str) -> None:
+    page = str(MAN_DIR / f"{command}.1")
+    groff = subprocess.run(
+        [needs("groff", "groff-base"), "-man", "-Tutf8", "-ww", page],
+        capture_output=True,
+        timeout=60,
+    )
+    footer = f"{DISTRIBUTION} {__version__}".encode()
+    assert groff.returncode == 0 and groff.stderr == b""
+    assert footer in groff.stdout
+    man = subprocess.run(
+        [needs("man", "man-db"), "--warnings", "-l", page],
+        capture_output=True,
+        env={**os.environ, "MANWIDTH": "80"},
+        timeout=60,
+    )
+    assert man.returncode == 0 and man.stderr == b""
+    assert footer in man.stdout
+
+
+# --- installed with the package ----------------------------------------------------
+
+
+def test_pip_install_puts_the_pages_where_man_finds_them(tmp_path: Path) -> None:
+    """Build the wheel, install it into a prefix, and read ``man ao-get-result`` via PATH."""
+    pip = [sys.executable, "-m", "pip"]
+    quiet = {"capture_output": True, "text": True, "timeout": 300}
+    built = subprocess.run(
+        [*pip, "wheel", "--no-deps", "-w", str(tmp_path / "dist"), str(ROOT)], **quiet
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    data = f"{DISTRIBUTION.replace('-', '_')}-{__version__}.data/data/share/man/man1/"
+    with zipfile.ZipFile(wheel) as zf:
+        shipped = {n[len(data) :]: zf.read(n) for n in zf.namelist() if n.startswith(data)}
+    assert shipped == {f"{c}.1": (MAN_DIR / f"{c}.1").read_bytes() for c in PAGES}
+
+    prefix = tmp_path / "prefix"
+    # --ignore-installed: without it pip first uninstalls this environment's own copy.
+    installed = subprocess.run(
+        [*pip, "install", "--no-deps", "--no-index", "--ignore-installed"]
+        + ["--no-warn-script-location", "--prefix", str(prefix), str(wheel)],
+        **quiet,
+    )
+    assert installed.returncode == 0, installed.stderr
+    assert sorted(p.name for p in (prefix / "share/man/man1").iterdir()) == [
+        f"{c}.1" for c in PAGES
+    ]
+
+    bin_dir = prefix / "bin"
+    site = sysconfig.get_path("purelib", vars={"base": str(prefix), "platbase": str(prefix)})
+    env = {k: v for k, v in clean_environ().items() if k not in ("MANPATH", "MANWIDTH")}
+    env.update(PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}", MANWIDTH="1000")
+    needs("man", "man-db")
+    shown = subprocess.run(
+        ["man", "ao-get-result"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("AO-GET-RESULT(1)")
+    assert_options_match_help(
+        shown.stdout, help_of("ao-get-result", bin_dir, env={"PYTHONPATH": site})
+    )
