@@ -31,20 +31,19 @@ T = TypeVar("T")
 
 def add_wait_options(parser: argparse.ArgumentParser) -> None:
     """``--wait``, ``--timeout`` and ``--interval``, for commands that can wait."""
-    group = parser.add_argument_group("waiting")
-    group.add_argument(
+    parser.add_argument(
         "--wait",
         action="store_true",
         help="wait until the session is no longer pending, running or stopping",
     )
-    group.add_argument(
+    parser.add_argument(
         "--timeout",
         type=_seconds,
         metavar="SECONDS",
         help="give up waiting after SECONDS and exit with status 124 (default: "
         "$AGENT_ORCHESTRATOR_WAIT_TIMEOUT, else 600; 0 asks once)",
     )
-    group.add_argument(
+    parser.add_argument(
         "--interval",
         type=_seconds,
         metavar="SECONDS",

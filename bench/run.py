@@ -1,0 +1,404 @@
+"""Whole-process cost of every ao-* command, side by side with the floor of its stack.
+
+Run by hand from the environment where ao and its test extra are installed:
+
+    python bench/run.py                 # full sizes, writes BENCHMARKS.md
+    python bench/run.py --quick --out /tmp/b.md   # tiny sizes, one run (what the suite does)
+
+It builds its own data in a temp dir (backup files, a Session Manager test server, a
+closed port, a server that never answers), runs the installed console scripts and the
+floor (bench/floor.py) interleaved, and reports medians and ratios ours / floor, which
+survive a noisy machine better than absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from backup_files import BackupDir  # noqa: E402
+from fault_servers import HangingServer, RefusingPort  # noqa: E402
+from session_manager import ServerThread, assistant_message, create_app  # noqa: E402
+
+BIN = Path(sys.executable).parent
+FLOOR = [sys.executable, str(ROOT / "bench" / "floor.py")]
+HANG_TIMEOUT = 1.0
+MEMORY_LIMIT_MIB = 40
+
+
+@dataclass(frozen=True)
+class Sizes:
+    sessions: int
+    big_result: int
+    runs: int
+    warmup: int
+    wait_runs: int
+    wait_window: float
+
+
+FULL = Sizes(
+    sessions=10_000, big_result=5 * 1024 * 1024, runs=15, warmup=2, wait_runs=10, wait_window=10.0
+)
+QUICK = Sizes(sessions=20, big_result=50 * 1024, runs=1, warmup=0, wait_runs=1, wait_window=1.0)
+
+
+@dataclass
+class Case:
+    """One command line to time, with its environment; collects wall times and peak RSS."""
+
+    argv: list[str]
+    env: dict[str, str]
+    walls: list[float] = field(default_factory=list)
+    peaks_kib: list[int] = field(default_factory=list)
+
+    def run(self, record: bool = True) -> None:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            self.argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if record:
+            self.walls.append(elapsed)
+            self.peaks_kib.append(usage.ru_maxrss)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.walls)
+
+
+@dataclass
+class Row:
+    """A line of the report: ours against a baseline, with a target on the ratio."""
+
+    scenario: str
+    ours: Case
+    base: Case
+    base_label: str
+    limit: float
+
+    @property
+    def ratio(self) -> float:
+        return self.ours.median / self.base.median
+
+
+def ours(command: str, *args: str, **env: str) -> Case:
+    return Case([str(BIN / command), *args], clean_env(**env))
+
+
+def floor(*args: str) -> Case:
+    return Case([*FLOOR, *args], clean_env())
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_ORCHESTRATOR_")}
+    env.update(extra)
+    return env
+
+
+def build_backups(root: Path, sizes: Sizes) -> dict[str, BackupDir]:
+    """Sessions directories: one session, many sessions, and a big vs a small result."""
+    dirs = {key: BackupDir(root / key) for key in ("one", "many", "results")}
+    dirs["one"].finished("solo", result="x" * 20)
+    for i in range(sizes.sessions):
+        dirs["many"].finished(f"s-{i:05d}", session_id=f"id-{i:05d}")
+    dirs["results"].finished("big", result="y" * sizes.big_result)
+    dirs["results"].finished("small", result="z" * 20)
+    return dirs
+
+
+def start_server(sessions: int) -> ServerThread:
+    """A test Session Manager holding ``sessions`` sessions; the one asked for is the oldest."""
+    server = ServerThread(create_app(Path(tempfile.mkdtemp()) / "sm.db"))
+    store = server.app.state.store
+    store.create("target-id", "target", "/tmp", created_at="2000-01-01T00:00:00+00:00")
+    store.add_event(assistant_message("target-id", "target", "x" * 20, "2000-01-01T00:00:01Z"))
+    store.add_event(
+        {
+            "event_type": "session_stop",
+            "session_id": "target-id",
+            "session_name": "target",
+            "timestamp": "2000-01-01T00:00:02Z",
+        }
+    )
+    store.seed(sessions - 1)
+    server.start()
+    return server
+
+
+def measure(rows: list[Row], extra: list[Case], sizes: Sizes) -> None:
+    """Warm up, then run every case ``sizes.runs`` times, interleaved (ours next to floor)."""
+    cases = [c for row in rows for c in (row.ours, row.base)] + extra
+    unique = list({id(c): c for c in cases}.values())
+    for _ in range(sizes.warmup):
+        for case in unique:
+            case.run(record=False)
+    for _ in range(sizes.runs):
+        for case in unique:
+            case.run()
+
+
+def requests_imported(case: Case) -> bool:
+    """Whether the command imports ``requests`` (read from ``python -X importtime``)."""
+    script = case.argv[0]
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", script, *case.argv[1:]],
+        env=case.env,
+        capture_output=True,
+        text=True,
+    )
+    return any(line.rstrip().endswith("| requests") for line in proc.stderr.splitlines())
+
+
+def wait_delays(server: ServerThread, sizes: Sizes) -> list[float]:
+    """Seconds between a session finishing and ``ao-status --wait`` returning."""
+    store = server.app.state.store
+    store.create("waiter-id", "waiter", "/tmp")
+    env = clean_env(
+        AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=server.url, AGENT_ORCHESTRATOR_BACKENDS="api"
+    )
+    delays = []
+    for _ in range(sizes.wait_runs):
+        store.set_status("waiter-id", "running")
+        proc = subprocess.Popen(
+            [str(BIN / "ao-status"), "waiter", "--wait"], env=env, stdout=subprocess.PIPE, text=True
+        )
+        time.sleep(random.uniform(0.5, 4.0) if sizes.runs > 1 else 0.3)
+        store.set_status("waiter-id", "finished")
+        finished = time.perf_counter()
+        out, _ = proc.communicate(timeout=30)
+        delays.append(time.perf_counter() - finished)
+        assert out == "finished\n", out
+    return delays
+
+
+def requests_per_wait(server: ServerThread, sizes: Sizes) -> int:
+    """HTTP requests one ``--wait`` on a running session makes in ``wait_window`` seconds."""
+    store = server.app.state.store
+    store.create("sleeper-id", "sleeper", "/tmp")
+    seen = server.app.state.controls.requests
+    before = len(seen)
+    subprocess.run(
+        [str(BIN / "ao-status"), "sleeper", "--wait", "--timeout", f"{sizes.wait_window:g}"],
+        env=clean_env(
+            AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=server.url, AGENT_ORCHESTRATOR_BACKENDS="api"
+        ),
+        stdout=subprocess.DEVNULL,
+        check=False,
+    )
+    return len(seen) - before
+
+
+def machine() -> str:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return (
+        f"{platform.system()} {platform.release()}, {model}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def spread(case: Case) -> str:
+    return f"{ms(case.median)} ({ms(min(case.walls))}–{ms(max(case.walls))})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run (for the suite)")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    assert (BIN / "ao-status").exists(), f"ao is not installed next to {sys.executable}"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = build_backups(Path(tmp), sizes)
+        small_server, big_server = start_server(1), start_server(sizes.sessions)
+        refused, hanging = RefusingPort(), HangingServer()
+        try:
+            report, failures = run_all(dirs, small_server, big_server, refused, hanging, sizes)
+        finally:
+            for closing in (small_server.stop, big_server.stop, refused.close, hanging.close):
+                closing()
+    text = render(report, sizes)
+    args.out.write_text(text)
+    print(text)
+    return 1 if failures and not args.quick else 0
+
+
+def run_all(dirs, small_server, big_server, refused, hanging, sizes):
+    n = f"{sizes.sessions:,}"
+    files = {"AGENT_ORCHESTRATOR_BACKENDS": "file"}
+    one = str(dirs["one"].path)
+    results = str(dirs["results"].path)
+    many = str(dirs["many"].path)
+    api = {"AGENT_ORCHESTRATOR_BACKENDS": "api"}
+    status_files = ours("ao-status", "solo", "--sessions-dir", one, **files)
+    api_up = ours(
+        "ao-status",
+        "solo",
+        "--sessions-dir",
+        one,
+        AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=small_server.url,
+    )
+    api_refused = ours(
+        "ao-status",
+        "solo",
+        "--sessions-dir",
+        one,
+        AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=refused.url,
+    )
+    api_hanging = ours(
+        "ao-status",
+        "solo",
+        "--sessions-dir",
+        one,
+        AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=hanging.url,
+        AGENT_ORCHESTRATOR_SESSION_MANAGER_TIMEOUT=f"{HANG_TIMEOUT:g}",
+    )
+    rows = [
+        Row(
+            "`ao-status` via API, 1 session",
+            ours(
+                "ao-status",
+                "target",
+                AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=small_server.url,
+                **api,
+            ),
+            floor("api", small_server.url, "target"),
+            "floor",
+            1.3,
+        ),
+        Row(
+            f"`ao-status` via API, {n} sessions",
+            ours(
+                "ao-status", "target", AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=big_server.url, **api
+            ),
+            floor("api", big_server.url, "target"),
+            "floor",
+            1.3,
+        ),
+        Row(
+            "`ao-status` on files, `BACKENDS=file`",
+            status_files,
+            floor("file", one, "solo"),
+            "floor",
+            1.3,
+        ),
+        Row(
+            f"`ao-status` on files, {sizes.big_result:,} B result vs 20 B",
+            ours("ao-status", "big", "--sessions-dir", results, **files),
+            ours("ao-status", "small", "--sessions-dir", results, **files),
+            "20 B result",
+            1.2,
+        ),
+        Row(
+            f"`ao-get-result` on files, {sizes.big_result:,} B result vs 20 B",
+            ours("ao-get-result", "big", "--sessions-dir", results, **files),
+            ours("ao-get-result", "small", "--sessions-dir", results, **files),
+            "20 B result",
+            1.2,
+        ),
+        Row(
+            f"`ao-list-sessions`, {n} sessions on files",
+            ours("ao-list-sessions", "--sessions-dir", many, **files),
+            floor("list", many),
+            "floor",
+            1.5,
+        ),
+        Row("API refused, answered from files", api_refused, api_up, "API up", 1.1),
+    ]
+    measure(rows, [api_hanging], sizes)
+    checks = [
+        (
+            "API hanging (timeout 1 s): median wall",
+            ms(api_hanging.median),
+            f"≤ {HANG_TIMEOUT + 1:g} s",
+            api_hanging.median <= HANG_TIMEOUT + 1,
+        ),
+    ]
+    peak_mib = max(max(row.ours.peaks_kib) for row in rows[:3]) / 1024
+    checks.append(
+        (
+            "peak memory of `ao-status`",
+            f"{peak_mib:.1f} MiB",
+            f"≤ {MEMORY_LIMIT_MIB} MiB",
+            peak_mib <= MEMORY_LIMIT_MIB,
+        )
+    )
+    imported = requests_imported(status_files)
+    checks.append(
+        (
+            "`requests` imported with `BACKENDS=file`",
+            "yes" if imported else "no",
+            "no",
+            not imported,
+        )
+    )
+    delays = wait_delays(small_server, sizes)
+    polls = requests_per_wait(small_server, sizes)
+    facts = [
+        (
+            "`--wait`: delay from finish to return, median / worst",
+            f"{ms(statistics.median(delays))} / {ms(max(delays))}",
+            f"{len(delays)} runs",
+        ),
+        (f"`--wait`: HTTP requests in a {sizes.wait_window:g} s wait", str(polls), ""),
+    ]
+    failures = [r.scenario for r in rows if r.ratio > r.limit] + [c[0] for c in checks if not c[3]]
+    return (rows, checks, facts, failures), failures
+
+
+def render(report, sizes: Sizes) -> str:
+    rows, checks, facts, failures = report
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Machine: {machine()}.  ",
+        f"Date: {datetime.date.today().isoformat()}.  ",
+        f"Runs: {sizes.runs} per case after {sizes.warmup} warm-up, interleaved; wall times "
+        "are whole processes (the installed console scripts), output to /dev/null.",
+        "",
+        "| scenario | ours: median (min–max) | baseline | baseline median | ratio | target "
+        "| pass |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.scenario} | {spread(r.ours)} | {r.base_label} | {ms(r.base.median)} "
+            f"| {r.ratio:.2f} | ≤ {r.limit:g} | {'pass' if r.ratio <= r.limit else 'FAIL'} |"
+        )
+    lines += ["", "| check | measured | target | pass |", "|---|---|---|---|"]
+    lines += [f"| {c} | {m} | {t} | {'pass' if ok else 'FAIL'} |" for c, m, t, ok in checks]
+    lines += ["", "| `--wait` | measured | note |", "|---|---|---|"]
+    lines += [f"| {f} | {m} | {n} |" for f, m, n in facts]
+    verdict = "every target passes" if not failures else "FAILED: " + "; ".join(failures)
+    lines += ["", f"Result: {verdict}.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
