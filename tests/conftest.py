@@ -19,6 +19,7 @@ COMMANDS = {
     "ao-get-result": "ao_core.commands.get_result",
     "ao-list-sessions": "ao_core.commands.list_sessions",
     "ao-clean": "ao_core.commands.clean",
+    "ao-plugins": "ao_core.commands.plugins",
 }
 BIN_DIR = Path(sys.executable).parent
 
@@ -69,7 +70,7 @@ def script(env: dict[str, str], tmp_path: Path) -> Callable[..., Outcome]:
             text=True,
             timeout=timeout,
             cwd=tmp_path,
-            env=clean_environ(**env, **(extra_env or {})),
+            env=clean_environ(**{**env, **(extra_env or {})}),
         )
         return Outcome(proc.returncode, proc.stdout, proc.stderr)
 
