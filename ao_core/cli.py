@@ -74,8 +74,7 @@ class Context:
         return self.hook.resolve_session(name=name, config=self.config)
 
     def status_of(self, name: str) -> tuple[Session | None, str]:
-        """One round: the session ``name`` refers to and its status (``not_existent``)."""
-        self.hook.start_round(config=self.config)
+        """The session ``name`` refers to and its status (``not_existent`` when none)."""
         session = self.resolve(name)
         status = session and self.hook.fetch_status(session=session, config=self.config)
         return session, status or NOT_EXISTENT
@@ -85,9 +84,14 @@ class Context:
         if not args.wait:
             return (*self.status_of(args.name), False)
         progress = waiting.progress_line(args.name)
+
+        def poll() -> tuple[Session | None, str]:
+            self.hook.start_round(config=self.config)
+            return self.status_of(args.name)
+
         with waiting.quiet_interruptions(progress):
             return waiting.wait_until_done(
-                lambda: self.status_of(args.name),
+                poll,
                 timeout=self.config.wait_timeout if args.timeout is None else args.timeout,
                 interval=args.interval or waiting.DEFAULT_INTERVAL,
                 progress=progress,

@@ -22,3 +22,15 @@ def warn(message: str) -> None:
 def error(message: str) -> None:
     """Print ``Error: message`` on stderr; the caller decides the exit status."""
     print(f"Error: {message}", file=sys.stderr)
+
+
+def trace(message: str) -> None:
+    """Print ``Trace: message`` on stderr (AGENT_ORCHESTRATOR_TRACE=1)."""
+    print(f"Trace: {message}", file=sys.stderr)
+
+
+def traceback() -> None:
+    """Print the traceback of the exception being handled on stderr (debug mode)."""
+    import traceback as tb
+
+    tb.print_exc(file=sys.stderr)

@@ -9,7 +9,7 @@ class; a class is instantiated once per command, so it can keep per-command stat
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
@@ -18,6 +18,8 @@ import pluggy
 from ao_core import console, hookspecs
 from ao_core.config import Config
 from ao_core.errors import UsageError
+from ao_core.guard import GuardedBackend, Recorder, describe
+from ao_core.tracing import Tracer
 from ao_core.version import DISTRIBUTION, __version__
 
 ENTRY_POINT_GROUP = "ao.plugins"
@@ -37,6 +39,13 @@ class Backend:
     version: str | None
     load: Callable[[], object]
     builtin: bool = False
+
+    @property
+    def origin(self) -> str:
+        """Where the backend comes from, for messages: ``built-in`` or ``from DIST VERSION``."""
+        if self.builtin:
+            return "built-in"
+        return f"from {' '.join(filter(None, [self.distribution, self.version]))}"
 
 
 def available_backends() -> dict[str, Backend]:
@@ -77,27 +86,72 @@ def call_order(config: Config, available: Iterable[str]) -> list[str]:
     return list(config.backends)
 
 
-def get_plugin_manager(config: Config) -> pluggy.PluginManager:
+class BackendManager(pluggy.PluginManager):
+    """pluggy's plugin manager, with the call order left to the configuration alone.
+
+    A backend's ``tryfirst``/``trylast`` would let it jump the order the user chose, so
+    they are ignored (through pluggy's documented ``parse_hookimpl_opts`` override point).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(hookspecs.PROJECT_NAME)
+        self.add_hookspecs(hookspecs)
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None:
+            return None
+        return {**opts, "tryfirst": False, "trylast": False}
+
+
+def get_plugin_manager(
+    config: Config, available: Mapping[str, Backend] | None = None
+) -> pluggy.PluginManager:
     """A plugin manager holding the configured backends, to be asked in call order.
 
-    A backend that fails to load is reported with one warning and left out.
+    ``available`` defaults to every installed backend. A backend that fails to load is
+    reported with one warning and left out; each one loaded is guarded (see
+    :mod:`ao_core.guard`). With ``config.trace`` every hook call is traced to stderr.
     """
-    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    pm.add_hookspecs(hookspecs)
-    backends = available_backends()
+    pm = BackendManager()
+    tracer = Tracer() if config.trace else None
+    recorder = None
+    if tracer is not None:
+        tracer.install(pm)
+        recorder = tracer.record
+    backends = available_backends() if available is None else available
     # pluggy calls the most recently registered implementation first.
     for name in reversed(call_order(config, backends)):
-        _register(pm, backends[name])
+        try:
+            register(pm, backends[name], debug=config.debug, recorder=recorder)
+        except (Exception, SystemExit) as exc:  # a broken plugin must not take the command down
+            console.warn(load_failure(backends[name], exc))
+            if config.debug:
+                console.traceback()
     return pm
 
 
-def _register(pm: pluggy.PluginManager, backend: Backend) -> None:
-    try:
-        plugin = backend.load()
-        pm.register(plugin() if isinstance(plugin, type) else plugin, name=backend.name)
-    except Exception as exc:  # a broken plugin must not take the command down
-        origin = "" if backend.builtin else f" (from {backend.distribution})"
-        console.warn(f"backend {backend.name!r}{origin} failed to load: {exc}")
+def register(
+    pm: pluggy.PluginManager,
+    backend: Backend,
+    *,
+    debug: bool = False,
+    recorder: Recorder | None = None,
+) -> GuardedBackend:
+    """Import ``backend``, instantiate it if it is a class, and register it guarded.
+
+    Raises whatever importing, instantiating or registering raised.
+    """
+    plugin = backend.load()
+    instance = plugin() if isinstance(plugin, type) else plugin
+    guarded = GuardedBackend(backend.name, instance, pm, debug=debug, recorder=recorder)
+    pm.register(guarded, name=backend.name)
+    return guarded
+
+
+def load_failure(backend: Backend, exc: BaseException) -> str:
+    """One line saying which backend, from which distribution, failed to load and why."""
+    return f"backend {backend.name!r} ({backend.origin}) failed to load: {describe(exc)}"
 
 
 def _loader(target: str) -> Callable[[], object]:

@@ -8,4 +8,5 @@ COMMANDS = {
     "ao-get-result": "ao_core.commands.get_result",
     "ao-list-sessions": "ao_core.commands.list_sessions",
     "ao-clean": "ao_core.commands.clean",
+    "ao-plugins": "ao_core.commands.plugins",
 }
