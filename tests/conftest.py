@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from backup_files import BackupDir
 
+pytest_plugins = ["server_fixtures"]
+
 COMMANDS = {
     "ao-status": "ao_core.commands.status",
     "ao-get-result": "ao_core.commands.get_result",
@@ -69,7 +71,7 @@ def script(env: dict[str, str], tmp_path: Path) -> Callable[..., Outcome]:
             text=True,
             timeout=timeout,
             cwd=tmp_path,
-            env=clean_environ(**env, **(extra_env or {})),
+            env=clean_environ(**{**env, **(extra_env or {})}),
         )
         return Outcome(proc.returncode, proc.stdout, proc.stderr)
 
