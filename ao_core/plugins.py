@@ -26,6 +26,7 @@ ENTRY_POINT_GROUP = "ao.plugins"
 FIRST, LAST = "api", "file"
 #: Built-in backends: name -> "module:attribute". Asked first (api) and last (file).
 BUILTIN_BACKENDS = {
+    "api": "ao_plugins.api:ApiBackend",
     "file": "ao_plugins.file:FileBackend",
 }
 

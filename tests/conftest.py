@@ -16,6 +16,8 @@ from backup_files import BackupDir
 
 from ao_core.commands import COMMANDS
 
+pytest_plugins = ["server_fixtures"]
+
 BIN_DIR = Path(sys.executable).parent
 
 

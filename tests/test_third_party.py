@@ -220,8 +220,7 @@ def test_discovered_and_listed_between_api_and_file(venv_run) -> None:
         "unknown_hooks": [],
         "error": None,
     }
-    positions = [entries[n]["position"] for n in ("api", "sqlite", "file") if n in entries]
-    assert positions == sorted(positions) and positions[-1] == len(entries)
+    assert [entries[n]["position"] for n in ("api", "sqlite", "file")] == [1, 2, 3]
     assert entries["file"]["version"] == __version__
     table = venv_run("ao-plugins").out.splitlines()
     row = next(line for line in table if line.split()[1] == "sqlite")
@@ -232,7 +231,7 @@ def test_default_order_asks_sqlite_before_file(venv_run, shared) -> None:
     status = venv_run("ao-status", "shared", AGENT_ORCHESTRATOR_TRACE="1")
     assert (status.status, status.out) == (0, "finished\n")
     resolve = traces(status.err)[0]
-    assert resolve.endswith(": sqlite -> session sql-shared; not asked: file")
+    assert resolve.endswith(": api -> none, sqlite -> session sql-shared; not asked: file")
     assert resolve.startswith("Trace: resolve_session(name='shared'): ")
     result = venv_run("ao-get-result", "shared")
     assert (result.status, result.out) == (0, "answer from sqlite\n")
