@@ -1,0 +1,35 @@
+"""The benchmark harness runs (tiny sizes, one run each) so it cannot rot; no timings asserted."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_harness_runs_and_writes_every_row(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    for row in [
+        "`ao-status` via API, 1 session",
+        "`ao-status` on files, `BACKENDS=file`",
+        "`ao-get-result` on files",
+        "`ao-list-sessions`, 20 sessions on files",
+        "API refused, answered from files",
+        "API hanging",
+        "peak memory of `ao-status`",
+        "`requests` imported with `BACKENDS=file` | no |",
+        "`--wait`: delay from finish to return",
+        "`--wait`: HTTP requests in a 1 s wait",
+    ]:
+        assert row in text, row
+    assert text.strip() in proc.stdout  # the table is printed as well as written
