@@ -8,6 +8,7 @@ agent SDK's result message). A session exists when its ``.meta.json`` does.
 from __future__ import annotations
 
 import json
+import mmap
 import os
 from pathlib import Path
 
@@ -19,7 +20,6 @@ META_SUFFIX = ".meta.json"
 LOG_SUFFIX = ".jsonl"
 #: Every file that belongs to session NAME; deleting a session removes these only.
 SESSION_SUFFIXES = (META_SUFFIX, LOG_SUFFIX, ".meta.json.tmp")
-BLOCK_SIZE = 64 * 1024
 
 
 class FileBackend:
@@ -111,29 +111,22 @@ class FileBackend:
         return message
 
 
-def last_line(path: Path, block_size: int = BLOCK_SIZE) -> bytes:
-    """The last non-empty line of a file, read backwards in blocks.
+def last_line(path: Path) -> bytes:
+    """The last non-empty line of a file.
 
-    The cost grows with the length of that line only, never with the file's size.
+    The file is mapped, not read: the search for the line's start runs backwards from
+    the end, so the cost grows with the length of that line only, never with the size
+    of the file, and the line is copied once.
     """
     with open(path, "rb") as f:
-        end = f.seek(0, os.SEEK_END)
-        blocks: list[bytes] = []
-        while end > 0:
-            start = max(0, end - block_size)
-            f.seek(start)
-            block = f.read(end - start)
-            end = start
-            if not blocks:
-                block = block.rstrip(b"\r\n")
-                if not block:
-                    continue
-            cut = block.rfind(b"\n")
-            if cut >= 0:
-                blocks.append(block[cut + 1 :])
-                break
-            blocks.append(block)
-    return b"".join(reversed(blocks))
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            return b""
+        with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as view:
+            end = size
+            while end > 0 and view[end - 1] in b"\r\n":
+                end -= 1
+            return view[view.rfind(b"\n", 0, end) + 1 : end]
 
 
 def _path(config: Config, name: str, suffix: str) -> Path | None:
