@@ -89,7 +89,7 @@ class Context:
             self.hook.start_round(config=self.config)
             return self.status_of(args.name)
 
-        with waiting.quiet_interruptions(progress):
+        with waiting.quiet_interruptions():
             return waiting.wait_until_done(
                 poll,
                 timeout=self.config.wait_timeout if args.timeout is None else args.timeout,

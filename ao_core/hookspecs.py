@@ -49,9 +49,10 @@ def fetch_status(session: Session, config: Config) -> str | None:
 def fetch_result(session: Session, config: Config) -> str | None:
     """Return the result text of a session whose status says it is done.
 
-    Return ``None`` when you don't have the session or hold no result for it. When the
-    session ended in failure, raise :class:`~ao_core.SessionFailed` with a short reason
-    (for example the SDK's ``error_max_turns``).
+    Return ``None`` when you don't have the session or hold no result for it. A session
+    that ended in failure never yields a result string: raise
+    :class:`~ao_core.SessionFailed` with a short reason (for example the SDK's
+    ``error_max_turns``) when you know one, else return ``None``.
     """
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from ao_core import console
 from ao_core.errors import UsageError
 from ao_core.session import IN_PROGRESS
 
@@ -94,14 +95,13 @@ def progress_line(name: str) -> Callable[[str, float], None] | None:
         return None
 
     def show(status: str, elapsed: float) -> None:
-        sys.stderr.write(f"\r\x1b[K{name}: {status}, {elapsed:.0f}s")
-        sys.stderr.flush()
+        console.live(f"{name}: {status}, {elapsed:.0f}s")
 
     return show
 
 
 @contextmanager
-def quiet_interruptions(progress: object) -> Iterator[None]:
+def quiet_interruptions() -> Iterator[None]:
     """During a wait, SIGTERM ends the command like Ctrl-C; the live line is cleared."""
 
     def terminate(signum: int, frame: object) -> None:
@@ -112,9 +112,7 @@ def quiet_interruptions(progress: object) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if progress:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+        console.end_live()
 
 
 class Terminated(BaseException):

@@ -16,7 +16,7 @@ from backup_files import BackupDir
 
 from ao_core.commands import COMMANDS
 
-pytest_plugins = ["server_fixtures"]
+pytest_plugins = ["server_fixtures", "pty_waiter"]
 
 BIN_DIR = Path(sys.executable).parent
 

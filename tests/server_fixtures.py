@@ -75,6 +75,18 @@ class RunningServer:
         return api_env(self.url, **extra)
 
 
+class DedicatedServer(RunningServer):
+    """A test Session Manager of one test's own, which that test may stop."""
+
+    def __init__(self, thread: ServerThread) -> None:
+        super().__init__(thread)
+        self._thread = thread
+
+    def stop(self) -> None:
+        """Stop serving: open connections are dropped, new ones refused (idempotent)."""
+        self._thread.stop()
+
+
 def api_env(url: str, **extra: str) -> dict[str, str]:
     """Settings for the commands: the default backend order and the Session Manager at ``url``."""
     return {
@@ -85,17 +97,17 @@ def api_env(url: str, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def start_session_manager(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+def start_session_manager(tmp_path: Path) -> Iterator[Callable[..., DedicatedServer]]:
     """Start test Session Managers (``api_key=`` to require a key); all stopped at the end."""
     threads: list[ServerThread] = []
 
-    def start(api_key: str | None = None) -> RunningServer:
+    def start(api_key: str | None = None) -> DedicatedServer:
         db = tmp_path / f"session-manager-{len(threads)}" / "observability.db"
         db.parent.mkdir()
         thread = ServerThread(create_app(db, api_key=api_key))
         threads.append(thread)
         thread.start()
-        return RunningServer(thread)
+        return DedicatedServer(thread)
 
     yield start
     for thread in threads:

@@ -3,72 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
-import select
 import signal
-import subprocess
 import time
 
 import pytest
 from backup_files import result_message
-from conftest import BIN_DIR, clean_environ
-
-DEADLINE = 20.0
-
-
-class Waiter:
-    """An installed command running in the background, its stderr on a pseudo-terminal."""
-
-    def __init__(self, env: dict[str, str], cwd, *argv: str) -> None:
-        self.master, slave = pty.openpty()
-        self.proc = subprocess.Popen(
-            [str(BIN_DIR / argv[0]), *argv[1:]],
-            stdout=subprocess.PIPE,
-            stderr=slave,
-            cwd=cwd,
-            env=clean_environ(**env),
-            text=True,
-        )
-        os.close(slave)
-        self.seen = b""
-
-    def wait_for_stderr(self, text: str | None) -> None:
-        """Read the terminal until ``text`` appears, or to its end when ``text`` is None."""
-        deadline = time.monotonic() + DEADLINE
-        while text is None or text.encode() not in self.seen:
-            assert time.monotonic() < deadline, f"never saw {text!r} in {self.seen!r}"
-            ready, _, _ = select.select([self.master], [], [], 0.5)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 4096)
-                except OSError:  # Linux: the command exited and closed the terminal
-                    chunk = b""
-                if not chunk:
-                    assert text is None, f"terminal closed before {text!r}: {self.seen!r}"
-                    return
-                self.seen += chunk
-
-    def finish(self) -> tuple[int, str]:
-        out, _ = self.proc.communicate(timeout=DEADLINE)
-        self.wait_for_stderr(None)
-        os.close(self.master)
-        return self.proc.returncode, out
-
-
-@pytest.fixture
-def waiter(env, tmp_path):
-    started: list[Waiter] = []
-
-    def start(*argv: str) -> Waiter:
-        started.append(Waiter(env, tmp_path, *argv))
-        return started[-1]
-
-    yield start
-    for w in started:
-        if w.proc.poll() is None:
-            w.proc.kill()
-            w.proc.wait()
 
 
 def finish_run(backups, name: str, text: str = "done at last") -> None:
