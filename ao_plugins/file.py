@@ -63,8 +63,8 @@ class FileBackend:
     def list_sessions(self, config: Config) -> list[Session]:
         try:
             with os.scandir(config.sessions_dir) as entries:
-                names = sorted(
-                    entry.name[: -len(META_SUFFIX)]
+                metas = sorted(
+                    (entry.name[: -len(META_SUFFIX)], entry.path)
                     for entry in entries
                     if entry.name.endswith(META_SUFFIX) and entry.is_file()
                 )
@@ -74,7 +74,7 @@ class FileBackend:
             raise StorageError(
                 f"Cannot read sessions directory {config.sessions_dir}: {exc.strerror or exc}"
             ) from exc
-        return [_session(name, config.sessions_dir / (name + META_SUFFIX)) for name in names]
+        return [_session(name, path) for name, path in metas]
 
     @hookimpl
     def delete_session(self, session: Session, config: Config) -> bool:
@@ -134,7 +134,7 @@ def _path(config: Config, name: str, suffix: str) -> Path | None:
     return config.sessions_dir / (name + suffix) if is_valid_name(name) else None
 
 
-def _session(name: str, meta_path: Path) -> Session:
+def _session(name: str, meta_path: str | Path) -> Session:
     """A Session from a ``.meta.json``; what can't be read is left unknown (None)."""
     meta = _read_json(meta_path)
     session_id = meta.get("session_id")
@@ -147,7 +147,7 @@ def _session(name: str, meta_path: Path) -> Session:
     )
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: str | Path) -> dict:
     try:
         with open(path, "rb") as f:
             data = json.load(f)
