@@ -102,7 +102,7 @@ class FileBackend:
             return cached[1]
         try:
             line = last_line(path)
-            message = json.loads(line) if line else None
+            message = json.loads(line.decode("utf-8")) if line else None
         except (OSError, ValueError):
             message = None
         if not isinstance(message, dict):

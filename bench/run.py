@@ -50,7 +50,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    sessions=10_000, big_result=5 * 1024 * 1024, runs=15, warmup=2, wait_runs=10, wait_window=10.0
+    sessions=10_000, big_result=5 * 1024 * 1024, runs=25, warmup=3, wait_runs=10, wait_window=10.0
 )
 QUICK = Sizes(sessions=20, big_result=50 * 1024, runs=1, warmup=0, wait_runs=1, wait_window=1.0)
 
