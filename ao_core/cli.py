@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -142,4 +141,4 @@ def run(
 
 def _debug_traceback() -> None:
     if is_on(os.environ.get(ENV_DEBUG)):
-        traceback.print_exc()
+        console.traceback()
