@@ -60,28 +60,20 @@ class ApiBackend:
 
     @hookimpl
     def fetch_status(self, session: Session, config: Config) -> str | None:
-        segment = _segment(session.session_id)
-        if segment is None:
+        answer = self._session_field(config, session, "status", unknown=(404,))
+        if answer is None:
             return None
-        path = f"/sessions/{segment}/status"
-        body = self._call(config, "GET", path, unknown=(404,))
-        if body is None:
-            return None
-        status = body.get("status")
+        path, status = answer
         if not isinstance(status, str) or not status:
             return self._fail(config, f"GET {path}: unexpected response: 'status' is not a word")
         return None if status == NOT_EXISTENT else status
 
     @hookimpl
     def fetch_result(self, session: Session, config: Config) -> str | None:
-        segment = _segment(session.session_id)
-        if segment is None:
+        answer = self._session_field(config, session, "result", unknown=(400, 404))
+        if answer is None:
             return None
-        path = f"/sessions/{segment}/result"
-        body = self._call(config, "GET", path, unknown=(400, 404))
-        if body is None:
-            return None
-        result = body.get("result")
+        path, result = answer
         if not isinstance(result, str):
             return self._fail(config, f"GET {path}: unexpected response: 'result' is not text")
         return result
@@ -100,6 +92,21 @@ class ApiBackend:
         if segment is None:
             return False
         return self._call(config, "DELETE", f"/sessions/{segment}", unknown=(404,)) is not None
+
+    def _session_field(
+        self, config: Config, session: Session, field: str, *, unknown: tuple[int, ...]
+    ) -> tuple[str, object] | None:
+        """``GET /sessions/{id}/{field}``: the path and the body's ``field``, or None.
+
+        None when the session has no usable id, the server is out, or it answered one of
+        the ``unknown`` statuses.
+        """
+        segment = _segment(session.session_id)
+        if segment is None:
+            return None
+        path = f"/sessions/{segment}/{field}"
+        body = self._call(config, "GET", path, unknown=unknown)
+        return None if body is None else (path, body.get(field))
 
     def _sessions(self, config: Config, name: str | None = None) -> list[Session] | None:
         """Every session on the server, newest first; None when the server is out."""

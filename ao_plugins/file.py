@@ -35,21 +35,20 @@ class FileBackend:
 
     @hookimpl
     def resolve_session(self, name: str, config: Config) -> Session | None:
-        meta_path = _path(config, name, META_SUFFIX)
-        if meta_path is None or not meta_path.is_file():
+        if not _exists(config, name):
             return None
-        return _session(name, meta_path)
+        return _session(name, _path(config, name, META_SUFFIX))
 
     @hookimpl
     def fetch_status(self, session: Session, config: Config) -> str | None:
-        if self.resolve_session(session.name, config) is None:
+        if not _exists(config, session.name):
             return None
         message = self._last_message(_path(config, session.name, LOG_SUFFIX))
         return "finished" if message is not None and _has_ended(message) else "running"
 
     @hookimpl
     def fetch_result(self, session: Session, config: Config) -> str | None:
-        if self.resolve_session(session.name, config) is None:
+        if not _exists(config, session.name):
             return None
         message = self._last_message(_path(config, session.name, LOG_SUFFIX))
         if message is None or not _has_ended(message):
@@ -78,10 +77,9 @@ class FileBackend:
 
     @hookimpl
     def delete_session(self, session: Session, config: Config) -> bool:
-        paths = [_path(config, session.name, suffix) for suffix in SESSION_SUFFIXES]
-        if paths[0] is None or not paths[0].is_file():
+        if not _exists(config, session.name):
             return False
-        for path in paths:
+        for path in (_path(config, session.name, suffix) for suffix in SESSION_SUFFIXES):
             try:
                 path.unlink()
             except FileNotFoundError:
@@ -132,6 +130,12 @@ def last_line(path: Path) -> bytes:
 def _path(config: Config, name: str, suffix: str) -> Path | None:
     """The file ``NAME+suffix``, or None for a name that could escape the directory."""
     return config.sessions_dir / (name + suffix) if is_valid_name(name) else None
+
+
+def _exists(config: Config, name: str) -> bool:
+    """A session exists when its ``.meta.json`` does (whatever that file holds)."""
+    meta_path = _path(config, name, META_SUFFIX)
+    return meta_path is not None and meta_path.is_file()
 
 
 def _session(name: str, meta_path: str | Path) -> Session:
