@@ -1,4 +1,8 @@
-"""What every ao-* command shares: common options, start-up, and turning errors into exits."""
+"""What every ao-* command shares: start-up, asking the backends, and turning errors into exits.
+
+:data:`EXIT_STATUS` is the one place that says which exception ends a command with which
+exit status.
+"""
 
 from __future__ import annotations
 
@@ -10,51 +14,29 @@ from dataclasses import dataclass
 
 import pluggy
 
-from ao_core import console, waiting
-from ao_core.config import ENV_DEBUG, Config, is_on
-from ao_core.errors import AoError
-from ao_core.plugins import get_plugin_manager
+from ao_core import console, interrupts, waiting
+from ao_core.config import DEBUG, Config
+from ao_core.errors import AoError, Terminated, TimedOut, UsageError
+from ao_core.manager import get_plugin_manager
 from ao_core.session import NOT_EXISTENT, Session, validate_name
-from ao_core.version import __version__
 
-EPILOG_BACKENDS = (
-    "Backends are asked in order: the Agent Session Manager API first, then third-party "
-    "backends, then the backup files; the first that knows the session answers."
+#: The exit status of a wait that timed out, as timeout(1) gives.
+TIMED_OUT = 124
+#: Exit status per exception class (the first match in this order wins); any other
+#: :class:`AoError` is 1.
+EXIT_STATUS: tuple[tuple[type[BaseException], int], ...] = (
+    (UsageError, 2),
+    (TimedOut, TIMED_OUT),
+    (AoError, 1),
+    (KeyboardInterrupt, 130),
+    (Terminated, 143),
+    (BrokenPipeError, 141),
 )
 
 
-def make_parser(
-    prog: str, description: str, *, json_help: str | None = None
-) -> argparse.ArgumentParser:
-    """A parser with the options every command takes; ``json_help`` adds ``--json``."""
-    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=EPILOG_BACKENDS)
-    parser.add_argument(
-        "--project-dir",
-        metavar="DIR",
-        help="project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current "
-        "directory)",
-    )
-    parser.add_argument(
-        "--sessions-dir",
-        metavar="DIR",
-        help="backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else "
-        "PROJECT_DIR/.agent-orchestrator/agent-sessions)",
-    )
-    parser.add_argument(
-        "--backends",
-        metavar="LIST",
-        help="comma-separated backends to ask, in order (default: "
-        "$AGENT_ORCHESTRATOR_BACKENDS, else api, third-party by name, file)",
-    )
-    if json_help:
-        parser.add_argument("--json", action="store_true", help=json_help)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser
-
-
-def add_name_argument(parser: argparse.ArgumentParser) -> None:
-    """The positional session name taken by the single-session commands."""
-    parser.add_argument("name", metavar="NAME", help="session name (1-60 of A-Z a-z 0-9 _ -)")
+def exit_status(exc: BaseException) -> int:
+    """The exit status a command ends with when ``exc`` stops it (1 for the unexpected)."""
+    return next((status for kind, status in EXIT_STATUS if isinstance(exc, kind)), 1)
 
 
 @dataclass(frozen=True)
@@ -64,46 +46,64 @@ class Context:
     config: Config
     pm: pluggy.PluginManager
 
-    @property
-    def hook(self) -> pluggy.HookRelay:
-        return self.pm.hook
-
     def resolve(self, name: str) -> Session | None:
         """The session ``name`` refers to, from the first backend that knows it."""
-        return self.hook.resolve_session(name=name, config=self.config)
+        return self.pm.hook.resolve_session(name=name, config=self.config)
 
     def status_of(self, name: str) -> tuple[Session | None, str]:
         """The session ``name`` refers to and its status (``not_existent`` when none)."""
         session = self.resolve(name)
-        status = session and self.hook.fetch_status(session=session, config=self.config)
+        status = session and self.pm.hook.fetch_status(session=session, config=self.config)
         return session, status or NOT_EXISTENT
 
+    def all_sessions(self) -> list[Session]:
+        """Every session any backend lists, one per name: the earliest backend's wins."""
+        seen: dict[str, Session] = {}
+        for sessions in self.pm.hook.list_sessions(config=self.config):
+            for session in sessions or ():
+                seen.setdefault(session.name, session)
+        return list(seen.values())
+
+    def delete(self, session: Session) -> bool:
+        """Delete ``session`` from every backend that has it; True if any did."""
+        return any(self.pm.hook.delete_session(session=session, config=self.config))
+
     def settled_status(self, args: argparse.Namespace) -> tuple[Session | None, str, bool]:
-        """The status of ``args.name``, waited for with ``--wait``; True when that timed out."""
+        """The status of ``args.name``, waited for with ``--wait``; True when that timed out.
+
+        ``--timeout`` wins over its variable, which is read only when a wait needs it.
+        """
         if not args.wait:
             return (*self.status_of(args.name), False)
-        progress = waiting.progress_line(args.name)
 
         def poll() -> tuple[Session | None, str]:
-            self.hook.start_round(config=self.config)
+            self.pm.hook.start_round(config=self.config)
             return self.status_of(args.name)
 
-        with waiting.quiet_interruptions():
+        timeout = args.timeout
+        if timeout is None:
+            timeout = self.config.get(waiting.WAIT_TIMEOUT)
+        with interrupts.quiet_termination():
             return waiting.wait_until_done(
                 poll,
-                timeout=self.config.wait_timeout if args.timeout is None else args.timeout,
+                timeout=timeout,
                 interval=args.interval or waiting.DEFAULT_INTERVAL,
-                progress=progress,
+                progress=waiting.progress_line(args.name),
             )
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    """The settings from the common options and the environment."""
+    return Config.load(
+        project_dir=args.project_dir, sessions_dir=args.sessions_dir, backends=args.backends
+    )
 
 
 def start(args: argparse.Namespace, names: Sequence[str] = ()) -> Context:
     """Validate ``names`` and settings, then load the backends (in that order, no I/O first)."""
     for name in names:
         validate_name(name)
-    config = Config.load(
-        project_dir=args.project_dir, sessions_dir=args.sessions_dir, backends=args.backends
-    )
+    config = load_config(args)
     return Context(config, get_plugin_manager(config))
 
 
@@ -122,23 +122,21 @@ def run(
     except AoError as exc:
         _debug_traceback()
         console.error(str(exc))
-        return exc.exit_status
-    except KeyboardInterrupt:
-        return 130
-    except waiting.Terminated as exc:
-        return exc.exit_status
-    except BrokenPipeError:
+        return exit_status(exc)
+    except (KeyboardInterrupt, Terminated) as exc:
+        return exit_status(exc)
+    except BrokenPipeError as exc:
         # The reader went away (`ao-list-sessions | head -1`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return exit_status(exc)
     except Exception as exc:
         _debug_traceback()
         console.error(
             f"unexpected {type(exc).__name__}: {exc} (set AGENT_ORCHESTRATOR_DEBUG=1 for details)"
         )
-        return 1
+        return exit_status(exc)
 
 
 def _debug_traceback() -> None:
-    if is_on(os.environ.get(ENV_DEBUG)):
+    if DEBUG.read(os.environ):
         console.traceback()

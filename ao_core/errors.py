@@ -1,33 +1,85 @@
-"""Errors a user sees as one line: ``Error: <message>`` and the exit status they carry."""
+"""Every exception of ao, in one place.
+
+The ones a user sees derive from :class:`AoError` and become one ``Error: <message>``
+line; which exit status each one ends the command with is decided in one place, the
+CLI layer (:data:`ao_core.cli.EXIT_STATUS`), not here. Each user-facing error has a
+stable ``code``, the word ``--json`` answers carry for programs to act on.
+"""
+
+from __future__ import annotations
 
 
 class AoError(Exception):
-    """An error shown to the user as one ``Error: ...`` line; ends the command.
+    """An error shown to the user as one ``Error: ...`` line; ends the command."""
 
-    ``exit_status`` overrides the class's status for this one error.
-    """
-
-    exit_status = 1
-
-    def __init__(self, message: str, *, exit_status: int | None = None) -> None:
-        super().__init__(message)
-        if exit_status is not None:
-            self.exit_status = exit_status
+    code = "error"
 
 
 class UsageError(AoError):
-    """A command line or selection that cannot be run as asked (exit status 2)."""
+    """A command line or selection that cannot be run as asked."""
 
-    exit_status = 2
+    code = "usage"
+
+
+class ConfigError(AoError):
+    """A setting that cannot be used (missing project directory, bad number, ...)."""
+
+    code = "config"
 
 
 class InvalidName(AoError):
     """A session name outside the contract: 1 to 60 characters of ``[A-Za-z0-9_-]``."""
 
+    code = "invalid_name"
+
+
+class NotExistent(AoError):
+    """No backend knows the session."""
+
+    code = "not_existent"
+
+
+class StillRunning(AoError):
+    """The session is still in progress, so it has no result yet."""
+
+    code = "still_running"
+
+
+class TimedOut(StillRunning):
+    """``--wait`` gave up: the session was still in progress when the timeout came."""
+
+    code = "timed_out"
+
+
+class NoResult(AoError):
+    """The session is done but holds no result (stopped, or ended without one)."""
+
+    code = "no_result"
+
 
 class SessionFailed(AoError):
     """Raised by ``fetch_result`` when the session ended in failure and has no result."""
 
+    code = "failed"
+
 
 class StorageError(AoError):
     """Raised by a backend whose store cannot be read at all (not "session unknown")."""
+
+    code = "storage_error"
+
+
+class BadAnswer(Exception):
+    """A backend answered a hook with something that is not an answer to it."""
+
+
+class UnknownHook(Exception):
+    """A backend marks a hook the contract does not have (a typo: it would never be asked)."""
+
+
+class ServerFailure(Exception):
+    """A backend's service could not give a usable answer; the message is the reason shown."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived while the command was waiting or working through several sessions."""

@@ -1,18 +1,21 @@
-"""Isolation of backends: a backend that raises inside a hook costs one warning, not the command.
+"""Isolation of backends: a backend that raises or answers nonsense costs one warning, not
+the command.
 
 Each backend is registered with pluggy through a :class:`GuardedBackend`, which carries
 the backend's own hook functions, each wrapped. ``functools.wraps`` gives a wrapper the
 original's ``__dict__`` (so pluggy reads the same hookimpl options from it) and
 ``__wrapped__`` (so pluggy sees the original's argument names and passes them in that
 order). pluggy's own call loop, firstresult included, is left as it is: a failing backend
-simply answers ``None`` and pluggy asks the next one.
+simply answers ``None`` and pluggy asks the next one. What an answer must be comes from
+the contract (:data:`ao_core.hookspecs.CONTRACT`).
 
-Two exceptions are deliberate answers, not crashes, and pass through unchanged:
-:class:`SessionFailed` ("that session ended in failure") and :class:`StorageError` ("my
-store cannot be read, and an answer without it would mislead": the command stops with
-one ``Error:`` line). A backend that would rather let the next one answer when its
-store is away (as the ``api`` backend does when the server is down) warns and returns
-None instead of raising.
+Some exceptions are deliberate answers, not crashes, and pass through unchanged
+(:data:`DELIBERATE`): :class:`SessionFailed` ("that session ended in failure"),
+:class:`StorageError` ("my store cannot be read, and an answer without it would
+mislead": the command stops with one ``Error:`` line) and :class:`ConfigError` (one of
+the backend's settings is unusable). A backend that would rather let the next one answer
+when its store is away (as the ``api`` backend does when the server is down) warns and
+returns None instead of raising.
 """
 
 from __future__ import annotations
@@ -24,38 +27,37 @@ from dataclasses import replace
 import pluggy
 
 from ao_core import console
-from ao_core.errors import SessionFailed, StorageError
+from ao_core.errors import BadAnswer, ConfigError, SessionFailed, StorageError
+from ao_core.hookspecs import CONTRACT, Hook
 from ao_core.session import NOT_EXISTENT, Session
+from ao_core.text import describe, one_line
 
-#: Called once per guarded hook call with (backend name, what it did), for tracing.
-Recorder = Callable[[str, str], None]
-
-RESULT_PREVIEW = 40
+#: Exceptions a backend raises on purpose; they end the hook call and reach the command.
+DELIBERATE = (SessionFailed, StorageError, ConfigError)
 
 
-class BadAnswer(Exception):
-    """A backend answered with something that is not an answer to its hook."""
+class Failed:
+    """What :attr:`GuardedBackend.answers` holds for a hook call that raised or misanswered."""
+
+    def __init__(self, raised: str) -> None:
+        self.raised = raised
 
 
 class GuardedBackend:
     """One backend as pluggy sees it: the backend's hook functions, each guarded.
 
-    ``plugin`` is the backend object itself (a module or an instance), kept for
-    diagnostics. Hook wrappers are refused: a backend answers questions, it does not
-    wrap the other backends' answers (and a wrapper could not be isolated).
+    ``answers`` maps each hook to what this backend last answered in it (a
+    :class:`Failed` when it raised), for tracing. Hook wrappers are refused: a backend
+    answers questions, it does not wrap the other backends' answers (and a wrapper could
+    not be isolated).
     """
 
     def __init__(
-        self,
-        name: str,
-        plugin: object,
-        pm: pluggy.PluginManager,
-        *,
-        debug: bool = False,
-        recorder: Recorder | None = None,
+        self, name: str, plugin: object, pm: pluggy.PluginManager, *, debug: bool = False
     ) -> None:
         self._ao_name = name
         self._ao_plugin = plugin
+        self.answers: dict[str, object] = {}
         for attr in dir(plugin):
             opts = pm.parse_hookimpl_opts(plugin, attr)
             if opts is None:
@@ -63,91 +65,56 @@ class GuardedBackend:
             if opts.get("wrapper") or opts.get("hookwrapper"):
                 console.warn(f"backend {name!r}: hook wrapper {attr!r} ignored")
                 continue
-            hook = opts.get("specname") or attr
-            setattr(self, attr, _guarded(name, hook, getattr(plugin, attr), debug, recorder))
-
-    @property
-    def plugin(self) -> object:
-        """The backend object this guard stands in for."""
-        return self._ao_plugin
+            hook = CONTRACT.get(opts.get("specname") or attr)
+            function = getattr(plugin, attr)
+            setattr(self, attr, self._guarded(hook, function, debug) if hook else function)
 
     def __repr__(self) -> str:
         return f"<guarded backend {self._ao_name!r}: {self._ao_plugin!r}>"
 
+    def _guarded(
+        self, hook: Hook, function: Callable[..., object], debug: bool
+    ) -> Callable[..., object]:
+        name = self._ao_name
 
-def _guarded(
-    backend: str,
-    hook: str,
-    function: Callable[..., object],
-    debug: bool,
-    recorder: Recorder | None,
-) -> Callable[..., object]:
-    @functools.wraps(function)
-    def guarded(*args: object, **kwargs: object) -> object:
-        try:
-            answer = _checked(hook, function(*args, **kwargs), backend)
-        except (SessionFailed, StorageError) as exc:
-            _record(recorder, backend, type(exc).__name__)
-            raise
-        except (Exception, SystemExit) as exc:
-            reason = one_line(str(exc)) if isinstance(exc, BadAnswer) else None
-            console.warn(f"backend {backend!r} failed in {hook}: {reason or describe(exc)}")
-            if debug:
-                console.traceback()
-            _record(recorder, backend, "failed")
-            return None
-        _record(recorder, backend, _outcome(answer))
-        return answer
+        @functools.wraps(function)
+        def guarded(*args: object, **kwargs: object) -> object:
+            try:
+                answer = checked(hook, function(*args, **kwargs), name)
+            except DELIBERATE as exc:
+                self.answers[hook.name] = Failed(type(exc).__name__)
+                raise
+            except (Exception, SystemExit) as exc:
+                reason = one_line(str(exc)) if isinstance(exc, BadAnswer) else describe(exc)
+                console.warn(f"backend {name!r} failed in {hook.name}: {reason}")
+                if debug:
+                    console.traceback()
+                self.answers[hook.name] = Failed("failed")
+                return None
+            self.answers[hook.name] = answer
+            return answer
 
-    return guarded
+        return guarded
 
 
-def _checked(hook: str, answer: object, backend: str) -> object:
-    """The answer as the commands expect it; stamps ``backend`` onto sessions lacking it."""
-    if answer is None:
+def checked(hook: Hook, answer: object, backend: str) -> object:
+    """``answer`` as the commands expect it, or :class:`BadAnswer`.
+
+    Sessions lacking a ``backend`` are stamped with this one's name; a status of
+    ``not_existent`` becomes ``None`` ("I don't have it": the next backend is asked).
+    """
+    if answer is None or hook.answer is None:
         return None
-    if hook == "resolve_session":
-        return _stamped(answer, backend)
-    if hook == "list_sessions":
-        if not isinstance(answer, (list, tuple)):
-            raise BadAnswer(f"returned {type(answer).__name__}, not a list of sessions")
-        return [_stamped(session, backend) for session in answer]
-    if hook in ("fetch_status", "fetch_result") and not isinstance(answer, str):
-        raise BadAnswer(f"returned {type(answer).__name__}, not a string")
-    if hook == "fetch_status" and answer == NOT_EXISTENT:
-        return None  # "I don't have it": the next backend is asked
+    values = answer if hook.many else [answer]
+    if hook.many and not isinstance(answer, list | tuple):
+        noun = f"{hook.answer.__name__.lower()}s"
+        raise BadAnswer(f"returned {type(answer).__name__}, not a list of {noun}")
+    for value in values:
+        if not isinstance(value, hook.answer):
+            raise BadAnswer(f"returned {type(value).__name__}, not {hook.answer_text}")
+    if hook.answer is Session:
+        stamped = [s if s.backend else replace(s, backend=backend) for s in values]
+        return stamped if hook.many else stamped[0]
+    if hook.name == "fetch_status" and answer == NOT_EXISTENT:
+        return None
     return answer
-
-
-def _stamped(session: object, backend: str) -> Session:
-    if not isinstance(session, Session):
-        raise BadAnswer(f"returned {type(session).__name__}, not a Session")
-    return session if session.backend else replace(session, backend=backend)
-
-
-def _record(recorder: Recorder | None, backend: str, outcome: str) -> None:
-    if recorder is not None:
-        recorder(backend, outcome)
-
-
-def _outcome(answer: object) -> str:
-    """A few words on what a backend answered, for the trace line."""
-    if answer is None:
-        return "none"
-    if isinstance(answer, Session):
-        return f"session {answer.session_id or 'without id'}"
-    if isinstance(answer, list):
-        return f"{len(answer)} session{'' if len(answer) == 1 else 's'}"
-    if isinstance(answer, str) and len(answer) > RESULT_PREVIEW:
-        return repr(answer[:RESULT_PREVIEW]) + f"... ({len(answer)} chars)"
-    return repr(answer)
-
-
-def describe(exc: BaseException) -> str:
-    """An exception as ``Type: message`` on one line."""
-    return one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-
-
-def one_line(text: str) -> str:
-    """``text`` with its line breaks and runs of spaces folded into single spaces."""
-    return " ".join(text.split())

@@ -1,29 +1,78 @@
-"""The five questions a storage backend answers: the contract for every ao plugin.
+"""The questions a storage backend answers: the contract for every ao plugin.
 
 A backend is a module or class whose functions carry the :data:`hookimpl` marker and
-have the names below. It is asked in the configured order (by default ``api``, then
-third-party backends by name, then ``file``). Returning ``None`` from a firstresult
-hook means "I don't know this one": the next backend is asked. A backend may declare
-only the arguments it uses.
+have the names below; it may declare only the arguments it uses. Each hook is declared
+once here with :func:`contract_hook`, which says how it is asked and what an answer
+must be; the plugin manager, the isolation guard, ``ao-plugins``, the backend author's
+kit and the README's hook table all take the contract from :data:`CONTRACT`. The order
+the backends are asked in is :mod:`ao_core.manager`'s business.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 import pluggy
 
+from ao_core.session import Session
+
 if TYPE_CHECKING:
     from ao_core.config import Config
-    from ao_core.session import Session
 
 PROJECT_NAME = "ao"
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
+F = TypeVar("F", bound=Callable[..., object])
 
-@hookspec(firstresult=True)
+
+@dataclass(frozen=True)
+class Hook:
+    """How one hook is asked and what counts as an answer.
+
+    ``first_answer``: backends are asked in order until one answers (pluggy's
+    ``firstresult``); otherwise every backend is asked and all answers are used.
+    ``answer``: the type an answer must have (``None`` is always allowed and means "I
+    don't know this one"); ``many``: the answer is a list of such values; ``None`` as
+    ``answer``: the return value is ignored. ``required``: every backend implements it.
+    """
+
+    name: str
+    first_answer: bool
+    answer: type | None
+    many: bool = False
+    required: bool = True
+
+    @property
+    def answer_text(self) -> str:
+        """What one answer (one item, for a list) must be, in words, for warnings."""
+        if self.answer is None:
+            return "nothing"
+        words = {str: "a string", bool: "True or False"}
+        return words.get(self.answer, f"a {self.answer.__name__}")
+
+
+#: Every hook of the contract, by name, in the order they are documented.
+CONTRACT: dict[str, Hook] = {}
+
+
+def contract_hook(
+    *, first_answer: bool, answer: type | None, many: bool = False, required: bool = True
+) -> Callable[[F], F]:
+    """Declare the decorated function as a hook of the contract (see :class:`Hook`)."""
+
+    def declare(function: F) -> F:
+        name = function.__name__
+        CONTRACT[name] = Hook(name, first_answer, answer, many, required)
+        return hookspec(firstresult=first_answer)(function)
+
+    return declare
+
+
+@contract_hook(first_answer=True, answer=Session)
 def resolve_session(name: str, config: Config) -> Session | None:
     """Find the session called ``name`` in this backend's store.
 
@@ -34,18 +83,19 @@ def resolve_session(name: str, config: Config) -> Session | None:
     """
 
 
-@hookspec(firstresult=True)
+@contract_hook(first_answer=True, answer=str)
 def fetch_status(session: Session, config: Config) -> str | None:
     """Return the status of ``session``: ``"running"``, ``"finished"`` or another word.
 
     ``session`` may have been resolved by another backend: look it up by its
-    ``session_id`` or ``name`` in your own store, and return ``None`` when you don't
-    have it. Report statuses as your store knows them (``pending``, ``idle``,
-    ``stopped``, ``failed`` ...); the commands pass them through.
+    ``session_id`` or ``name`` in your own store, and return ``None`` (or
+    ``"not_existent"``) when you don't have it. Report statuses as your store knows
+    them (``pending``, ``idle``, ``stopped``, ``failed`` ...); the commands pass them
+    through.
     """
 
 
-@hookspec(firstresult=True)
+@contract_hook(first_answer=True, answer=str)
 def fetch_result(session: Session, config: Config) -> str | None:
     """Return the result text of a session whose status says it is done.
 
@@ -56,7 +106,7 @@ def fetch_result(session: Session, config: Config) -> str | None:
     """
 
 
-@hookspec
+@contract_hook(first_answer=False, answer=Session, many=True)
 def list_sessions(config: Config) -> list[Session]:
     """Return every session in your store, the one each name refers to first.
 
@@ -65,7 +115,7 @@ def list_sessions(config: Config) -> list[Session]:
     """
 
 
-@hookspec
+@contract_hook(first_answer=False, answer=bool)
 def delete_session(session: Session, config: Config) -> bool:
     """Delete your copy of the session named ``session.name``; return True if you did.
 
@@ -75,7 +125,7 @@ def delete_session(session: Session, config: Config) -> bool:
     """
 
 
-@hookspec
+@contract_hook(first_answer=False, answer=None, required=False)
 def start_round(config: Config) -> None:
     """Optional: a new round of questions about a session begins (each poll of ``--wait``).
 

@@ -7,18 +7,17 @@ for a diagnostic command, never done by the others.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from ao_core import hookspecs
 from ao_core.config import Config
-from ao_core.guard import describe
-from ao_core.plugins import (
+from ao_core.hookspecs import CONTRACT
+from ao_core.manager import (
     Backend,
     BackendManager,
     available_backends,
     call_order,
     default_order,
-    register,
+    load_backends,
 )
 
 
@@ -27,8 +26,8 @@ class BackendReport:
     """One backend as ``ao-plugins`` shows it.
 
     ``position`` is its place in the call order (1 is asked first), ``None`` when the
-    selection leaves it out. ``error`` is why it failed to load, if it did. Hooks that
-    carry the marker but match no hook of the contract are in ``unknown_hooks``.
+    selection leaves it out. ``error`` is why it failed to load, if it did (a hook name
+    that matches no hook of the contract is such a reason).
     """
 
     name: str
@@ -37,7 +36,6 @@ class BackendReport:
     version: str | None
     builtin: bool
     hooks: tuple[str, ...] = ()
-    unknown_hooks: tuple[str, ...] = ()
     error: str | None = None
 
     @property
@@ -60,28 +58,21 @@ def survey(config: Config, available: Mapping[str, Backend] | None = None) -> li
     order = call_order(config, available)
     rest = [name for name in default_order(available) if name not in order]
     pm = BackendManager()
-    contract = [name for name in vars(hookspecs) if pm.parse_hookspec_opts(hookspecs, name)]
+    errors = dict(load_backends(pm, order + rest, available, config))
     reports = []
     for index, name in enumerate(order + rest):
         backend = available[name]
-        report = BackendReport(
-            name=name,
-            position=index + 1 if index < len(order) else None,
-            distribution=backend.distribution,
-            version=backend.version,
-            builtin=backend.builtin,
-        )
-        try:
-            guarded = register(pm, backend, debug=config.debug)
-        except (Exception, SystemExit) as exc:
-            reports.append(replace(report, error=describe(exc)))
-            continue
+        guarded = pm.get_plugin(name)
         implemented = {caller.name for caller in pm.get_hookcallers(guarded) or ()}
         reports.append(
-            replace(
-                report,
-                hooks=tuple(hook for hook in contract if hook in implemented),
-                unknown_hooks=tuple(sorted(implemented - set(contract))),
+            BackendReport(
+                name=name,
+                position=index + 1 if index < len(order) else None,
+                distribution=backend.distribution,
+                version=backend.version,
+                builtin=backend.builtin,
+                hooks=tuple(hook for hook in CONTRACT if hook in implemented),
+                error=errors[backend],
             )
         )
     return reports

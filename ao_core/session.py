@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from ao_core.errors import InvalidName
 
-NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,60}")
+MAX_NAME_LENGTH = 60
+NAME_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_NAME_LENGTH}}}")
 
 #: Statuses that mean "not done yet": waiting makes sense, there is no result to fetch.
 IN_PROGRESS = frozenset({"pending", "running", "stopping"})
@@ -40,8 +41,10 @@ def validate_name(name: str) -> str:
     """
     if not name:
         raise InvalidName("Session name cannot be empty")
-    if len(name) > 60:
-        raise InvalidName(f"Session name too long (max 60 characters, got {len(name)})")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidName(
+            f"Session name too long (max {MAX_NAME_LENGTH} characters, got {len(name)})"
+        )
     if not NAME_PATTERN.fullmatch(name):
         raise InvalidName(
             "Session name can only contain alphanumeric characters, dashes, and underscores"

@@ -33,20 +33,15 @@ import pytest
 
 from ao_core.config import Config
 from ao_core.errors import SessionFailed
-from ao_core.plugins import BackendManager
-from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session
+from ao_core.hookspecs import CONTRACT
+from ao_core.manager import BackendManager
+from ao_core.session import IN_PROGRESS, MAX_NAME_LENGTH, NOT_EXISTENT, Session
 
-CONTRACT_HOOKS = (
-    "resolve_session",
-    "fetch_status",
-    "fetch_result",
-    "list_sessions",
-    "delete_session",
-)
-#: Hooks a backend may implement besides the contract's five.
-OPTIONAL_HOOKS = ("start_round",)
-#: Names the contract allows that a careless store could confuse (prefixes, 60 characters).
-AWKWARD_NAMES = ("a", "with-dash", "with_underscore", "MiXeD-09_", "x" * 60)
+#: The hooks every backend implements, and those it may (both from the contract).
+CONTRACT_HOOKS = tuple(name for name, hook in CONTRACT.items() if hook.required)
+OPTIONAL_HOOKS = tuple(name for name, hook in CONTRACT.items() if not hook.required)
+#: Names the contract allows that a careless store could confuse (prefixes, the longest).
+AWKWARD_NAMES = ("a", "with-dash", "with_underscore", "MiXeD-09_", "x" * MAX_NAME_LENGTH)
 
 
 class SessionStore(Protocol):

@@ -2,8 +2,8 @@
 each backend answered.
 
 pluggy's hook-call monitoring marks where a call starts and ends and which backends
-implement the hook; the guards (:mod:`ao_core.guard`) report what each backend they stand
-for did. Backends a firstresult call never reached are listed as not asked.
+implement the hook; each backend's guard (:mod:`ao_core.guard`) keeps what that backend
+answered. Backends a firstresult call never reached are listed as not asked.
 """
 
 from __future__ import annotations
@@ -13,38 +13,55 @@ from collections.abc import Mapping, Sequence
 import pluggy
 
 from ao_core import console
+from ao_core.guard import Failed
 from ao_core.session import Session
 
+#: Results longer than this are shortened in trace lines.
+RESULT_PREVIEW = 40
+_NOT_ASKED = object()
 
-class Tracer:
-    """Collects what each backend did during a hook call and prints it when the call ends."""
 
-    def __init__(self) -> None:
-        self._calls: list[list[tuple[str, str]]] = []
+def install(pm: pluggy.PluginManager) -> None:
+    """Trace every hook call made through ``pm`` from now on (one line each, on stderr)."""
+    pm.add_hookcall_monitoring(_before, _after)
 
-    def install(self, pm: pluggy.PluginManager) -> None:
-        """Start tracing every hook call made through ``pm``."""
-        pm.add_hookcall_monitoring(self.before, self.after)
 
-    def record(self, backend: str, outcome: str) -> None:
-        """Note what ``backend`` did in the hook call under way."""
-        if self._calls:
-            self._calls[-1].append((backend, outcome))
+def _before(
+    hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]
+) -> None:
+    for impl in hook_impls:
+        answers = getattr(impl.plugin, "answers", None)
+        if isinstance(answers, dict):
+            answers[hook_name] = _NOT_ASKED
 
-    def before(
-        self, hook_name: str, hook_impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]
-    ) -> None:
-        self._calls.append([])
 
-    def after(
-        self,
-        outcome: object,
-        hook_name: str,
-        hook_impls: Sequence[pluggy.HookImpl],
-        kwargs: Mapping[str, object],
-    ) -> None:
-        answers = self._calls.pop() if self._calls else []
-        console.trace(trace_line(hook_name, kwargs, [i.plugin_name for i in hook_impls], answers))
+def _after(
+    outcome: object,
+    hook_name: str,
+    hook_impls: Sequence[pluggy.HookImpl],
+    kwargs: Mapping[str, object],
+) -> None:
+    answers = []
+    for impl in reversed(hook_impls):  # pluggy calls the last registered first
+        answer = getattr(impl.plugin, "answers", {}).get(hook_name, _NOT_ASKED)
+        if answer is not _NOT_ASKED:
+            answers.append((impl.plugin_name, describe_answer(answer)))
+    console.trace(trace_line(hook_name, kwargs, [i.plugin_name for i in hook_impls], answers))
+
+
+def describe_answer(answer: object) -> str:
+    """A few words on what a backend answered, for the trace line."""
+    if isinstance(answer, Failed):
+        return answer.raised
+    if answer is None:
+        return "none"
+    if isinstance(answer, Session):
+        return f"session {answer.session_id or 'without id'}"
+    if isinstance(answer, list):
+        return f"{len(answer)} session{'' if len(answer) == 1 else 's'}"
+    if isinstance(answer, str) and len(answer) > RESULT_PREVIEW:
+        return repr(answer[:RESULT_PREVIEW]) + f"... ({len(answer)} chars)"
+    return repr(answer)
 
 
 def trace_line(

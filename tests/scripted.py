@@ -7,7 +7,7 @@ from pathlib import Path
 import pluggy
 
 from ao_core import Config, Session, hookimpl
-from ao_core.plugins import Backend, get_plugin_manager
+from ao_core.manager import Backend, get_plugin_manager
 
 
 class Scripted:

@@ -10,7 +10,7 @@ from ao_core import __version__, hookimpl
 from ao_core.commands.plugins import as_row, table
 from ao_core.config import Config
 from ao_core.inventory import survey
-from ao_core.plugins import Backend, available_backends, default_order
+from ao_core.manager import Backend, available_backends, default_order
 from ao_core.testing import CONTRACT_HOOKS
 
 
@@ -28,7 +28,6 @@ def test_json_lists_the_selection_first_then_the_rest(ao) -> None:
         "distribution": "ao-sessions",
         "version": __version__,
         "hooks": list(CONTRACT_HOOKS),
-        "unknown_hooks": [],
         "error": None,
     }
     assert [e["name"] for e in rest] == [
@@ -61,6 +60,8 @@ class Partial:
     def resolve_session(self, name, config):
         return None
 
+
+class Misspelt(Partial):
     @hookimpl
     def resolve_sesion(self, name, config):
         return None
@@ -70,19 +71,23 @@ def test_failed_partial_and_unselected_backends(tmp_path) -> None:
     available = {
         "file": backend("file", Scripted()),
         "partial": backend("partial", Partial, distribution="ao-plugin-partial"),
+        "misspelt": backend("misspelt", Misspelt, distribution="ao-plugin-typo"),
         "broken": Backend(
             "broken", "ao-plugin-broken", "0.3", lambda: __import__("ao_no_such_module")
         ),
         "spare": backend("spare", Scripted()),
     }
     config = Config(
-        project_dir=tmp_path, sessions_dir=tmp_path, backends=("partial", "broken", "file")
+        project_dir=tmp_path,
+        sessions_dir=tmp_path,
+        backends=("partial", "misspelt", "broken", "file"),
     )
     reports = survey(config, available)
     assert [(r.name, r.position, r.enabled) for r in reports] == [
         ("partial", 1, True),
-        ("broken", 2, False),
-        ("file", 3, True),
+        ("misspelt", 2, False),
+        ("broken", 3, False),
+        ("file", 4, True),
         ("spare", None, False),
     ]
     rows = [as_row(r) for r in reports]
@@ -92,17 +97,25 @@ def test_failed_partial_and_unselected_backends(tmp_path) -> None:
         "yes",
         "ao-plugin-partial",
         "9.9",
-        "resolve_session, resolve_sesion (not a hook)",
+        "resolve_session",
     )
     assert rows[1] == (
         "2",
+        "misspelt",
+        "failed",
+        "ao-plugin-typo",
+        "9.9",
+        "failed to load: 'resolve_sesion' (did you mean 'resolve_session'?): not a hook",
+    )
+    assert rows[2] == (
+        "3",
         "broken",
         "failed",
         "ao-plugin-broken",
         "0.3",
         "failed to load: ModuleNotFoundError: No module named 'ao_no_such_module'",
     )
-    assert rows[3][:3] == ("-", "spare", "no")
+    assert rows[4][:3] == ("-", "spare", "no")
     lines = table([("#", "BACKEND", "HOOKS"), ("1", "partial", "x")]).splitlines()
     assert lines == ["#  BACKEND  HOOKS", "1  partial  x"]
 

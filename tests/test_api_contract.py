@@ -14,9 +14,10 @@ import requests
 from server_fixtures import RunningServer
 from session_manager import assistant_message, now
 
-from ao_core.config import ENV_API_URL, Config
+from ao_core.config import Config
 from ao_core.testing import BackendContract
 from ao_plugins.api import ApiBackend
+from ao_plugins.api.backend import URL
 
 
 class ServerStore:
@@ -81,7 +82,7 @@ class TestApiBackend(BackendContract):
     def config(self, tmp_path: Path, session_manager: RunningServer) -> Config:
         project = tmp_path / "project"
         project.mkdir()
-        return Config.load(project_dir=str(project), environ={ENV_API_URL: session_manager.url})
+        return Config.load(project_dir=str(project), environ={URL.variable: session_manager.url})
 
     @pytest.fixture
     def store(self, session_manager: RunningServer) -> ServerStore:

@@ -1,10 +1,13 @@
-"""Settings: CLI flag > environment variable > default, validated once."""
+"""Settings: CLI flag > environment variable > default, each validated where it is read."""
 
 from __future__ import annotations
 
 import pytest
 
-from ao_core.config import Config, ConfigError, parse_backends
+from ao_core.config import Config, parse_backends
+from ao_core.errors import ConfigError, UsageError
+from ao_core.waiting import WAIT_TIMEOUT
+from ao_plugins.api.backend import API_KEY, TIMEOUT, URL
 
 
 def test_defaults(tmp_path, monkeypatch):
@@ -12,9 +15,9 @@ def test_defaults(tmp_path, monkeypatch):
     config = Config.load(environ={})
     assert config.project_dir == tmp_path
     assert config.sessions_dir == tmp_path / ".agent-orchestrator" / "agent-sessions"
-    assert config.api_url == "http://127.0.0.1:8765"
-    assert config.timeout == 5.0
-    assert config.api_key is None
+    assert config.get(URL) == "http://127.0.0.1:8765"
+    assert config.get(TIMEOUT) == 5.0
+    assert config.get(API_KEY) is None
     assert config.backends is None
 
 
@@ -61,42 +64,43 @@ def test_api_settings_from_the_environment(tmp_path):
             "AGENT_ORCHESTRATOR_API_KEY": "s3cret-key",
         },
     )
-    assert config.api_url == "http://example.test:9000"
-    assert config.timeout == 0.5
-    assert config.api_key == "s3cret-key"
+    assert config.get(URL) == "http://example.test:9000/"
+    assert config.get(TIMEOUT) == 0.5
+    assert config.get(API_KEY) == "s3cret-key"
     assert "s3cret-key" not in repr(config)
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf"])
-def test_bad_timeouts_are_refused(tmp_path, value):
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf", "1e308"])
+def test_bad_timeouts_are_refused_where_they_are_read(tmp_path, value):
+    environ = {"AGENT_ORCHESTRATOR_SESSION_MANAGER_TIMEOUT": value}
+    config = Config.load(project_dir=str(tmp_path), environ=environ)
     with pytest.raises(ConfigError, match="must be a positive number of seconds"):
-        Config.load(
-            project_dir=str(tmp_path),
-            environ={"AGENT_ORCHESTRATOR_SESSION_MANAGER_TIMEOUT": value},
-        )
+        config.get(TIMEOUT)
 
 
 def test_backend_lists():
     assert parse_backends(None) is None
     assert parse_backends("  ") is None
     assert parse_backends(" api , mystore,file ") == ("api", "mystore", "file")
-    with pytest.raises(ConfigError, match="named twice"):
+    with pytest.raises(UsageError, match="named twice"):
         parse_backends("file,file")
+    with pytest.raises(UsageError, match="empty backend name"):
+        parse_backends(",,")
 
 
 def test_newer_api_url_name_is_read_when_the_older_is_unset(tmp_path):
     newer = {"AGENT_ORCHESTRATOR_API_URL": "http://new.test:1"}
-    assert Config.load(project_dir=str(tmp_path), environ=newer).api_url == "http://new.test:1"
+    assert Config.load(project_dir=str(tmp_path), environ=newer).get(URL) == "http://new.test:1"
     both = {**newer, "AGENT_ORCHESTRATOR_SESSION_MANAGER_URL": "http://old.test:2"}
-    assert Config.load(project_dir=str(tmp_path), environ=both).api_url == "http://old.test:2"
+    assert Config.load(project_dir=str(tmp_path), environ=both).get(URL) == "http://old.test:2"
 
 
 def test_wait_timeout(tmp_path):
     def load(value):
         environ = {"AGENT_ORCHESTRATOR_WAIT_TIMEOUT": value}
-        return Config.load(project_dir=str(tmp_path), environ=environ).wait_timeout
+        return Config.load(project_dir=str(tmp_path), environ=environ).get(WAIT_TIMEOUT)
 
-    assert Config.load(project_dir=str(tmp_path), environ={}).wait_timeout == 600
+    assert Config.load(project_dir=str(tmp_path), environ={}).get(WAIT_TIMEOUT) == 600
     assert load("0") == 0
     assert load("12.5") == 12.5
     with pytest.raises(ConfigError, match="AGENT_ORCHESTRATOR_WAIT_TIMEOUT must be 0 or more"):

@@ -6,7 +6,7 @@ import pytest
 from scripted import Scripted, backend, config_for, manager
 
 from ao_core import Session, SessionFailed, StorageError, hookimpl
-from ao_core.plugins import Backend
+from ao_core.manager import Backend
 
 ALPHA = Session(name="alpha", session_id="sid-a")
 

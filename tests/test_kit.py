@@ -164,7 +164,7 @@ def test_kit_passes_correct_backends_and_catches_a_sloppy_one(tmp_path) -> None:
 def test_importing_ao_core_does_not_import_pytest(tmp_path) -> None:
     code = (
         "import sys\n"
-        "import ao_core, ao_core.cli, ao_core.plugins, ao_core.inventory, ao_plugins.file\n"
+        "import ao_core, ao_core.cli, ao_core.manager, ao_core.inventory, ao_plugins.file\n"
         "import ao_core.commands.status, ao_core.commands.plugins\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest')))\n"
     )

@@ -17,9 +17,12 @@ import pytest
 from conftest import clean_environ
 from manpage_text import entries, headings, help_block, man_text, section, words
 
-from ao_core import cli, config
+from ao_core import config
+from ao_core import options as ao_options
 from ao_core.commands import COMMANDS
+from ao_core.settings import Setting
 from ao_core.version import DISTRIBUTION, RELEASE_DATE, __version__
+from ao_plugins.api import backend as api
 
 try:
     import tomllib
@@ -117,12 +120,13 @@ def test_check_mode_passes_on_the_committed_pages(capsys: pytest.CaptureFixture[
 def test_a_changed_help_string_makes_the_pages_stale(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    original = cli.make_parser
+    original = ao_options.make_parser
 
-    def changed_json_help(prog: str, description: str, *, json_help: str | None = None):
-        return original(prog, description, json_help=json_help and f"{json_help} (changed)")
+    def changed_json_help(prog: str, description: str, **kw: str | None):
+        json_help = kw.pop("json_help", None)
+        return original(prog, description, **kw, json_help=json_help and f"{json_help} (changed)")
 
-    monkeypatch.setattr(cli, "make_parser", changed_json_help)
+    monkeypatch.setattr(ao_options, "make_parser", changed_json_help)
     pages = gen.render_all()
 
     stale = gen.stale_pages(MAN_DIR, pages)
@@ -169,7 +173,9 @@ def test_write_pages_removes_a_page_no_command_has(tmp_path: Path) -> None:
 def test_a_variable_missing_from_environment_stops_generation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(config, "ENV_NEW_SETTING", "AGENT_ORCHESTRATOR_NEW_SETTING", raising=False)
+    new = Setting("AGENT_ORCHESTRATOR_NEW_SETTING", None, "A setting nobody documented.")
+    monkeypatch.setattr(gen, "all_settings", lambda: [new])
+    monkeypatch.setattr(gen, "environment_section", lambda: "")
     with pytest.raises(ValueError, match="AGENT_ORCHESTRATOR_NEW_SETTING"):
         gen.render("ao-status")
 
@@ -222,13 +228,13 @@ def _variables_in_code() -> set[str]:
 def test_environment_lists_every_variable_with_its_default(command: str) -> None:
     variables = entries(section(man_text(MAN_DIR / f"{command}.1"), "ENVIRONMENT"))
     in_code = _variables_in_code()
-    assert config.ENV_API_URL in in_code and len(in_code) >= 8
+    assert api.URL.variable in in_code and len(in_code) >= 8
     for name in in_code:
         assert name in variables, f"{name} is read by the code but not in ENVIRONMENT"
         assert "Default:" in variables[name]
-    assert config.DEFAULT_API_URL in variables[config.ENV_API_URL]
-    assert f"Default: {config.DEFAULT_API_TIMEOUT:g}." in variables[config.ENV_API_TIMEOUT]
-    assert str(config.SESSIONS_SUBDIR) in variables[config.ENV_SESSIONS_DIR]
+    assert api.URL.default in variables[api.URL.variable]
+    assert f"Default: {api.TIMEOUT.default:g}." in variables[api.TIMEOUT.variable]
+    assert str(config.SESSIONS_SUBDIR) in variables[config.SESSIONS_DIR.variable]
 
 
 @pytest.mark.parametrize("command", PAGES)

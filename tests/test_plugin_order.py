@@ -6,7 +6,7 @@ import pytest
 
 from ao_core.config import Config
 from ao_core.errors import UsageError
-from ao_core.plugins import call_order, default_order
+from ao_core.manager import call_order, default_order
 
 
 def test_default_order_is_api_then_third_party_by_name_then_file():

@@ -10,7 +10,7 @@ from conftest import COMMANDS, clean_environ
 from scripted import Scripted, backend
 
 from ao_core import Config, Session
-from ao_core.plugins import call_order, default_order, get_plugin_manager
+from ao_core.manager import call_order, default_order, get_plugin_manager
 
 
 def test_default_order_is_api_then_third_party_by_name_then_file() -> None:

@@ -217,7 +217,6 @@ def test_discovered_and_listed_between_api_and_file(venv_run) -> None:
         "distribution": "ao-plugin-sqlite",
         "version": "0.1.0",
         "hooks": list(CONTRACT_HOOKS),
-        "unknown_hooks": [],
         "error": None,
     }
     assert [entries[n]["position"] for n in ("api", "sqlite", "file")] == [1, 2, 3]

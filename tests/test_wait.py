@@ -92,7 +92,8 @@ def test_a_failed_run_ends_the_wait_with_its_error(ao, backups):
     [
         (["--timeout", "5"], "Error: --timeout needs --wait\n"),
         (["--interval", "1"], "Error: --interval needs --wait\n"),
-        (["--wait", "--interval", "0"], "Error: --interval must be more than 0\n"),
+        (["--wait", "--interval", "0"], "Error: --interval must be at least 0.1 seconds\n"),
+        (["--wait", "--interval", "1e-300"], "Error: --interval must be at least 0.1 seconds\n"),
     ],
 )
 def test_wait_options_misused_are_usage_errors(ao, backups, args, message):

@@ -4,8 +4,9 @@ argparse-manpage renders each page from the ``parser()`` of the command listed i
 ``ao_core.commands.COMMANDS``, so OPTIONS cannot drift from ``--help``. The sections that
 ``--help`` has no room for come from argparse-manpage include files in ``man/include/``:
 ``common.ini`` (shared by every page) and ``<command>.ini``. Those files are templates:
-``{ENV_API_URL}``, ``{DEFAULT_API_TIMEOUT}`` and the like are filled in from ``ao_core``'s
-constants, ``{see_also}`` from the registry. ``--check`` only reports stale pages.
+``{ORDER_TEXT}``, ``{ENTRY_POINT_GROUP}`` and the like are filled in from ``ao_core``'s
+constants, ``{environment}`` from every declared setting (the core's and each built-in
+backend's), ``{see_also}`` from the registry. ``--check`` only reports stale pages.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from pathlib import Path
 
 from argparse_manpage.manpage import Manpage
 
-from ao_core import config, plugins
+from ao_core import config, manager, waiting
 from ao_core.commands import COMMANDS
+from ao_core.settings import Setting, declared
 from ao_core.version import DISTRIBUTION, RELEASE_DATE, __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,19 +47,49 @@ def roff_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("-", "\\-")
 
 
+def all_settings() -> list[Setting]:
+    """Every setting the commands read: the core's, then each built-in backend's."""
+    found = [*config.CORE_SETTINGS[:2], waiting.WAIT_TIMEOUT, *config.CORE_SETTINGS[2:]]
+    for target in manager.BUILTIN_BACKENDS.values():
+        module, _, attribute = target.partition(":")
+        found += declared(getattr(importlib.import_module(module), attribute))
+    return found
+
+
+def environment_section() -> str:
+    """The ENVIRONMENT entries, one per variable, from the settings' own declarations."""
+    lines = []
+    for setting in all_settings():
+        lines += [
+            ".TP",
+            f".B {roff_escape(setting.variable)}",
+            f"{roff_escape(setting.help)} Default: {roff_escape(setting.shown_default)}.",
+        ]
+        for alias in setting.also:
+            lines += [
+                ".TP",
+                f".B {roff_escape(alias)}",
+                f"Read when {roff_escape(setting.variable)} is unset. Default: unset.",
+            ]
+    return "\n".join(lines)
+
+
 def template_values(command: str) -> dict[str, object]:
     """What the include templates may name: constants from the code, the page's name, its peers.
 
     Strings are escaped for roff; numbers are left as numbers so templates can format them.
     """
     values: dict[str, object] = {}
-    for module in (config, plugins):
+    for module in (config, manager):
         for name, value in vars(module).items():
-            if name.isupper() and not name.startswith("_") and isinstance(value, str | Path):
+            if isinstance(value, Setting):
+                values[name] = roff_escape(value.variable)
+            elif name.isupper() and not name.startswith("_") and isinstance(value, str | Path):
                 values[name] = roff_escape(str(value))
             elif name.isupper() and isinstance(value, int | float):
                 values[name] = value
     values["prog"] = roff_escape(command)
+    values["environment"] = environment_section()
     values["see_also"] = ",\n".join(
         f".BR {roff_escape(other)} (1)" for other in sorted(COMMANDS) if other != command
     )
@@ -126,12 +158,12 @@ def render_parser(command: str, parser: argparse.ArgumentParser) -> str:
 def check_environment(command: str, page: str) -> None:
     """Fail when a variable the code reads is missing from the page's ENVIRONMENT section."""
     environment = page.split(".SH ENVIRONMENT", 1)[-1].split("\n.SH ", 1)[0]
-    read = sorted(v for k, v in vars(config).items() if k.startswith("ENV_"))
+    read = sorted(v for setting in all_settings() for v in setting.variables)
     missing = [name for name in read if roff_escape(name) not in environment]
     if missing:
         raise ValueError(
             f"{command}: ENVIRONMENT does not describe {', '.join(missing)}; "
-            f"add it to {COMMON_INCLUDE.relative_to(ROOT)}"
+            f"declare it as a Setting (ao_core.settings) where it is read"
         )
 
 

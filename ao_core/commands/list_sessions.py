@@ -4,35 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from ao_core import cli, console
-from ao_core.session import Session
+from ao_core import cli, console, options
 
 
 def parser() -> argparse.ArgumentParser:
     """The ao-list-sessions parser (also the source of its man page)."""
-    return cli.make_parser(
+    return options.make_parser(
         "ao-list-sessions",
         "List every session any backend knows, one line per name: "
         "NAME (session-id: ID, project-dir: DIR). A name held by several backends is "
         "shown as the earliest backend in the order has it.",
+        epilog=options.ASKS_EVERY_BACKEND,
         json_help="print a JSON array of {name, session_id, project_dir, backend}",
     )
 
 
-def merge(per_backend: Iterable[Iterable[Session]]) -> list[Session]:
-    """One session per name, the first seen winning; ``per_backend`` is in call order."""
-    seen: dict[str, Session] = {}
-    for sessions in per_backend:
-        for session in sessions or ():
-            seen.setdefault(session.name, session)
-    return list(seen.values())
-
-
 def list_sessions(args: argparse.Namespace) -> int:
     ctx = cli.start(args)
-    sessions = merge(ctx.hook.list_sessions(config=ctx.config))
+    sessions = ctx.all_sessions()
     if args.json:
         console.emit(
             json.dumps(

@@ -6,8 +6,7 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from ao_core import cli, console
-from ao_core.config import Config
+from ao_core import cli, console, options
 from ao_core.inventory import BackendReport, survey
 
 HEADER = ("#", "BACKEND", "ENABLED", "DISTRIBUTION", "VERSION", "HOOKS")
@@ -15,15 +14,16 @@ HEADER = ("#", "BACKEND", "ENABLED", "DISTRIBUTION", "VERSION", "HOOKS")
 
 def parser() -> argparse.ArgumentParser:
     """The ao-plugins parser (also the source of its man page)."""
-    return cli.make_parser(
+    return options.make_parser(
         "ao-plugins",
         "List every installed storage backend in effective call order: the selected ones "
         "in the order they are asked (#), then the others. For each: whether the commands "
         "use it under the current selection (yes, no, or failed when it cannot be loaded, "
         "with the reason), its distribution and version, and the hooks it implements. "
         "Every backend is loaded to find its hooks, including unselected ones.",
+        epilog=f"The default order: {options.ORDER_TEXT}.",
         json_help="print a JSON array of {position, name, enabled, selected, builtin, "
-        "distribution, version, hooks, unknown_hooks, error}",
+        "distribution, version, hooks, error}",
     )
 
 
@@ -37,7 +37,6 @@ def as_json(report: BackendReport) -> dict:
         "distribution": report.distribution,
         "version": report.version,
         "hooks": list(report.hooks),
-        "unknown_hooks": list(report.unknown_hooks),
         "error": report.error,
     }
 
@@ -47,8 +46,7 @@ def as_row(report: BackendReport) -> tuple[str, ...]:
         enabled, hooks = "failed", f"failed to load: {report.error}"
     else:
         enabled = "yes" if report.enabled else "no"
-        named = [*report.hooks, *(f"{hook} (not a hook)" for hook in report.unknown_hooks)]
-        hooks = ", ".join(named) or "none"
+        hooks = ", ".join(report.hooks) or "none"
     position = str(report.position) if report.position is not None else "-"
     return (
         position,
@@ -71,11 +69,8 @@ def table(rows: Sequence[tuple[str, ...]]) -> str:
     )
 
 
-def plugins(args: argparse.Namespace) -> int:
-    config = Config.load(
-        project_dir=args.project_dir, sessions_dir=args.sessions_dir, backends=args.backends
-    )
-    reports = survey(config)
+def show_backends(args: argparse.Namespace) -> int:
+    reports = survey(cli.load_config(args))
     if args.json:
         console.emit(json.dumps([as_json(r) for r in reports], indent=2))
     else:
@@ -84,4 +79,4 @@ def plugins(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run(plugins, parser(), argv)
+    return cli.run(show_backends, parser(), argv)

@@ -6,17 +6,21 @@ A missing file means an empty store: nothing is created until something is writt
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from ao_core import Config, Session, SessionFailed, StorageError, hookimpl
+from ao_core import Config, Session, SessionFailed, Setting, StorageError, hookimpl
 
 __version__ = "0.1.0"
 NAME = "sqlite"
-ENV_PATH = "AO_SQLITE_PATH"
 DEFAULT_FILE = Path(".agent-orchestrator") / "sessions.sqlite3"
+DATABASE = Setting(
+    "AO_SQLITE_PATH",
+    None,
+    "The SQLite file the sqlite backend reads.",
+    default_text=f"PROJECT_DIR/{DEFAULT_FILE}",
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -33,7 +37,7 @@ FAILED = "failed"
 
 def database_path(config: Config) -> Path:
     """Where the sessions are: ``$AO_SQLITE_PATH`` or the project's default file."""
-    configured = os.environ.get(ENV_PATH)
+    configured = config.get(DATABASE)
     return Path(configured) if configured else config.project_dir / DEFAULT_FILE
 
 
@@ -90,6 +94,9 @@ class SessionDB:
 
 class SqliteBackend:
     """The five hooks, answered from the sessions table."""
+
+    #: What this backend reads from the environment (``ao-plugins`` lists it).
+    settings = (DATABASE,)
 
     @hookimpl
     def resolve_session(self, name: str, config: Config) -> Session | None:

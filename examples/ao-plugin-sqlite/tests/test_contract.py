@@ -48,7 +48,8 @@ class TestSqliteBackend(BackendContract):
 def test_database_path_from_the_environment(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = Config.load(project_dir=str(tmp_path), environ={})
     assert database_path(config) == tmp_path / ".agent-orchestrator" / "sessions.sqlite3"
-    monkeypatch.setenv("AO_SQLITE_PATH", str(tmp_path / "elsewhere.db"))
+    environ = {"AO_SQLITE_PATH": str(tmp_path / "elsewhere.db")}
+    config = Config.load(project_dir=str(tmp_path), environ=environ)
     assert database_path(config) == tmp_path / "elsewhere.db"
     SessionDB(tmp_path / "elsewhere.db").add("kept", session_id="s-1", status="running")
     assert SqliteBackend().resolve_session("kept", config).session_id == "s-1"

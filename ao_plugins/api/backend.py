@@ -2,44 +2,60 @@
 
 The server is often down, so every failure (no connection, a timeout, an HTTP error, a
 body that is not the contract's JSON) ends the same way: one ``Warning:`` line naming the
-URL and the reason, then this backend answers "not mine" for the rest of the command and
+URL and the reason, then this backend answers "not mine" for the rest of the round and
 the next backend answers. A dead or hanging server therefore costs at most one timeout.
+How a request is sent and how it fails is :mod:`ao_plugins.api.client`'s business; this
+module knows what the server's answers mean.
 """
 
 from __future__ import annotations
 
-import re
-import socket
-from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ao_core import Config, Session, console, hookimpl
-from ao_core.config import ENV_API_KEY
-from ao_core.session import NOT_EXISTENT
-
-if TYPE_CHECKING:
-    import requests
+from ao_core.errors import ServerFailure
+from ao_core.settings import Setting, seconds
+from ao_plugins.api.client import Answer, Client, display_url
 
 NAME = "api"
 #: Path segments that a URL library would treat as "this/parent directory".
 DOT_SEGMENTS = frozenset({"", ".", ".."})
-PASSWORD_IN_URL = re.compile(r"//([^/@:]*):[^/@]*@")
 
-
-class ServerFailure(Exception):
-    """The server could not give a usable answer; the message is the reason shown."""
+URL = Setting(
+    "AGENT_ORCHESTRATOR_SESSION_MANAGER_URL",
+    "http://127.0.0.1:8765",
+    "Base URL of the Agent Session Manager API. AGENT_ORCHESTRATOR_API_URL, the name "
+    "newer installations give it, is read when this one is unset.",
+    also=("AGENT_ORCHESTRATOR_API_URL",),
+)
+TIMEOUT = Setting(
+    "AGENT_ORCHESTRATOR_SESSION_MANAGER_TIMEOUT",
+    5.0,
+    "Seconds to wait for the API before going on to the next backend; a positive number.",
+    parse=seconds(),
+)
+API_KEY = Setting(
+    "AGENT_ORCHESTRATOR_API_KEY",
+    None,
+    "Sent to the API as Authorization: Bearer KEY.",
+    secret=True,
+    default_text="unset, no such header",
+)
 
 
 class ApiBackend:
-    """Talks to the Session Manager through one ``requests.Session``; one instance per command.
+    """Talks to the Session Manager through one :class:`Client`; one instance per command.
 
     After the first failure the server is "out": every later hook returns "not mine"
-    without a request. :meth:`start_round` (each poll of ``--wait``) lets the server be tried again
-    while the warning is still printed once per command.
+    without a request. :meth:`start_round` (each poll of ``--wait``) lets the server be
+    tried again while the warning is still printed once per command.
     """
 
+    #: What this backend reads from the environment (listed in the man pages).
+    settings = (URL, TIMEOUT, API_KEY)
+
     def __init__(self) -> None:
-        self._http: requests.Session | None = None
+        self._client: Client | None = None
         self._out = False
         self._warned = False
 
@@ -66,7 +82,7 @@ class ApiBackend:
         path, status = answer
         if not isinstance(status, str) or not status:
             return self._fail(config, f"GET {path}: unexpected response: 'status' is not a word")
-        return None if status == NOT_EXISTENT else status
+        return status
 
     @hookimpl
     def fetch_result(self, session: Session, config: Config) -> str | None:
@@ -91,7 +107,8 @@ class ApiBackend:
         segment = _segment(session.session_id)
         if segment is None:
             return False
-        return self._call(config, "DELETE", f"/sessions/{segment}", unknown=(404,)) is not None
+        answer = self._call(config, "DELETE", f"/sessions/{segment}", unknown=(404,))
+        return answer is not None and answer.status == 200
 
     def _session_field(
         self, config: Config, session: Session, field: str, *, unknown: tuple[int, ...]
@@ -105,16 +122,18 @@ class ApiBackend:
         if segment is None:
             return None
         path = f"/sessions/{segment}/{field}"
-        body = self._call(config, "GET", path, unknown=unknown)
-        return None if body is None else (path, body.get(field))
+        answer = self._call(config, "GET", path, unknown=unknown)
+        if answer is None or answer.status != 200:
+            return None
+        return path, answer.body.get(field)
 
     def _sessions(self, config: Config, name: str | None = None) -> list[Session] | None:
         """Every session on the server, newest first; None when the server is out."""
         params = {"session_name": name} if name is not None else None
-        body = self._call(config, "GET", "/sessions", params=params)
-        if body is None:
+        answer = self._call(config, "GET", "/sessions", params=params)
+        if answer is None:
             return None
-        entries = body.get("sessions")
+        entries = answer.body.get("sessions")
         if not isinstance(entries, list):
             return self._fail(
                 config, "GET /sessions: unexpected response: 'sessions' is not a list"
@@ -139,63 +158,30 @@ class ApiBackend:
         *,
         params: dict[str, str] | None = None,
         unknown: tuple[int, ...] = (),
-    ) -> dict[str, Any] | None:
-        """The JSON object answering ``method path``, or None.
+    ) -> Answer | None:
+        """The server's answer to ``method path``: a 200, or one of the ``unknown`` statuses
+        (which say "no such session" rather than "something is wrong").
 
-        None means the server is out (now or earlier) or answered one of the ``unknown``
-        statuses, which say "no such session" rather than "something is wrong".
+        None when the server is out, now or earlier in this round.
         """
         if self._out:
             return None
         try:
-            return self._send(config, method, path, params, unknown)
+            return self._connect(config).request(method, path, params=params, expected=unknown)
         except ServerFailure as exc:
             return self._fail(config, str(exc))
 
-    def _send(
-        self,
-        config: Config,
-        method: str,
-        path: str,
-        params: dict[str, str] | None,
-        unknown: tuple[int, ...],
-    ) -> dict[str, Any] | None:
-        import requests
-        from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
-
-        if self._http is None:
-            self._http = requests.Session()
-        try:
-            response = self._http.request(
-                method,
-                config.api_url + path,
-                params=params,
-                timeout=config.timeout,
-                auth=_Bearer(config.api_key) if config.api_key else None,
+    def _connect(self, config: Config) -> Client:
+        """The client for this command, made from the settings on first use."""
+        if self._client is None:
+            self._client = Client(
+                config.get(URL).rstrip("/"),
+                timeout=config.get(TIMEOUT),
+                key=config.get(API_KEY),
+                key_variable=API_KEY.variable,
+                debug=config.debug,
             )
-        except requests.Timeout as exc:
-            reason = f"no answer within {config.timeout:g} s"
-            raise ServerFailure(_detailed(reason, exc, config)) from None
-        except requests.ConnectionError as exc:
-            raise ServerFailure(_detailed(_connection_reason(exc), exc, config)) from None
-        except (InvalidURL, InvalidSchema, MissingSchema) as exc:
-            raise ServerFailure(_detailed("not a valid http:// URL", exc, config)) from None
-        except (requests.RequestException, ValueError) as exc:
-            reason = f"cannot send the request ({type(exc).__name__})"
-            raise ServerFailure(_detailed(reason, exc, config)) from None
-        where = f"{method} {path}"
-        if response.status_code in unknown:
-            return None
-        if response.status_code != 200:
-            raise ServerFailure(f"{where}: {_http_reason(response)}")
-        try:
-            body = response.json()
-        except (ValueError, RecursionError):
-            kind = response.headers.get("Content-Type") or "no content type"
-            raise ServerFailure(f"{where}: the response is not JSON ({kind})") from None
-        if not isinstance(body, dict):
-            raise ServerFailure(f"{where}: unexpected response: not a JSON object")
-        return body
+        return self._client
 
     def _fail(self, config: Config, reason: str) -> None:
         """Mark the server out for this round; warn the first time in this command."""
@@ -203,27 +189,9 @@ class ApiBackend:
         if not self._warned:
             self._warned = True
             console.warn(
-                f"cannot use the Agent Session Manager at {_display_url(config.api_url)} "
+                f"cannot use the Agent Session Manager at {display_url(config.get(URL))} "
                 f"({reason}); falling back to the other backends"
             )
-
-
-class _Bearer:
-    """``Authorization: Bearer <key>`` as a requests auth hook.
-
-    Passed as ``auth=`` (not a header) so a ``~/.netrc`` entry cannot replace it; the
-    key is kept out of ``repr``.
-    """
-
-    def __init__(self, key: str) -> None:
-        self._key = key
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._key}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_Bearer(<hidden>)"
 
 
 def _session(entry: object) -> Session | None:
@@ -249,40 +217,3 @@ def _segment(session_id: str | None) -> str | None:
     if session_id is None or session_id in DOT_SEGMENTS:
         return None
     return quote(session_id, safe="")
-
-
-def _connection_reason(exc: BaseException) -> str:
-    """ "connection refused" or "cannot connect: ..." from the chain requests raises."""
-    seen: set[int] = set()
-    todo: list[object] = [exc]
-    while todo:
-        item = todo.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(item, socket.gaierror):
-            return "cannot connect: host not found"
-        todo.extend([getattr(item, "reason", None), item.__cause__, item.__context__, *item.args])
-    return "cannot connect"
-
-
-def _detailed(reason: str, exc: BaseException, config: Config) -> str:
-    """``reason``, followed by what requests said when debugging is on."""
-    return f"{reason}: {exc}" if config.debug else reason
-
-
-def _http_reason(response: requests.Response) -> str:
-    text = f"HTTP {response.status_code}"
-    phrase = "".join(c for c in response.reason or "" if c.isprintable())[:60]
-    if phrase:
-        text += f" {phrase}"
-    if response.status_code in (401, 403):
-        text += f", check {ENV_API_KEY}"
-    return text
-
-
-def _display_url(url: str) -> str:
-    """``url`` without a password, should one have been put in it."""
-    return PASSWORD_IN_URL.sub(r"//\1:***@", url)

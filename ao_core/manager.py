@@ -1,29 +1,36 @@
-"""Finding backends, putting them in order and registering them with pluggy.
+"""The plugin manager: finding backends, putting them in order, loading them into pluggy.
 
 Built-in backends are named here by module and attribute so that an unselected one is never
 imported; third-party backends come from the ``ao.plugins`` entry-point group, the
 entry-point name being the backend's name. An entry point may name a module or a
 class; a class is instantiated once per command, so it can keep per-command state.
+
+The call order is decided here and only here (:func:`default_order`, described in words
+by :data:`ORDER_TEXT` for the help, the man pages and the README).
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 import pluggy
 
-from ao_core import console, hookspecs
+from ao_core import console, hookspecs, tracing
 from ao_core.config import Config
-from ao_core.errors import UsageError
-from ao_core.guard import GuardedBackend, Recorder, describe
-from ao_core.tracing import Tracer
+from ao_core.errors import UnknownHook, UsageError
+from ao_core.guard import GuardedBackend
+from ao_core.text import describe
 from ao_core.version import DISTRIBUTION, __version__
 
 ENTRY_POINT_GROUP = "ao.plugins"
+#: The backend asked first and the one asked last; third-party backends go between them.
 FIRST, LAST = "api", "file"
+#: The default order in words, for help texts, man pages and the README.
+ORDER_TEXT = f"{FIRST}, then third-party backends sorted by name, then {LAST}"
 #: Built-in backends: name -> "module:attribute". Asked first (api) and last (file).
 BUILTIN_BACKENDS = {
     "api": "ao_plugins.api:ApiBackend",
@@ -115,44 +122,73 @@ def get_plugin_manager(
     :mod:`ao_core.guard`). With ``config.trace`` every hook call is traced to stderr.
     """
     pm = BackendManager()
-    tracer = Tracer() if config.trace else None
-    recorder = None
-    if tracer is not None:
-        tracer.install(pm)
-        recorder = tracer.record
+    if config.trace:
+        tracing.install(pm)
     backends = available_backends() if available is None else available
-    # pluggy calls the most recently registered implementation first.
-    for name in reversed(call_order(config, backends)):
-        try:
-            register(pm, backends[name], debug=config.debug, recorder=recorder)
-        except (Exception, SystemExit) as exc:  # a broken plugin must not take the command down
-            console.warn(load_failure(backends[name], exc))
-            if config.debug:
-                console.traceback()
+    for backend, reason in load_backends(pm, call_order(config, backends), backends, config):
+        if reason is not None:
+            console.warn(f"backend {backend.name!r} ({backend.origin}) failed to load: {reason}")
     return pm
 
 
-def register(
-    pm: pluggy.PluginManager,
-    backend: Backend,
-    *,
-    debug: bool = False,
-    recorder: Recorder | None = None,
-) -> GuardedBackend:
+def load_backends(
+    pm: pluggy.PluginManager, names: list[str], available: Mapping[str, Backend], config: Config
+) -> Iterator[tuple[Backend, str | None]]:
+    """Load the backends ``names`` into ``pm``, to be asked in that order.
+
+    Yields each backend with ``None``, or with why it failed to load (it is then left
+    out). A broken plugin never takes the command down.
+    """
+    for name in reversed(names):  # pluggy calls the most recently registered first
+        backend = available[name]
+        try:
+            add_backend(pm, backend, debug=config.debug)
+        except (Exception, SystemExit) as exc:
+            if config.debug:
+                console.traceback()
+            yield backend, str(exc) if isinstance(exc, UnknownHook) else describe(exc)
+        else:
+            yield backend, None
+
+
+def add_backend(pm: pluggy.PluginManager, backend: Backend, *, debug: bool = False) -> object:
     """Import ``backend``, instantiate it if it is a class, and register it guarded.
 
-    Raises whatever importing, instantiating or registering raised.
+    A backend implementing a hook the contract does not have (a typo: it would never be
+    asked) is refused through pluggy's ``check_pending``. Returns what was registered;
+    raises whatever importing, instantiating or registering raised.
     """
     plugin = backend.load()
     instance = plugin() if isinstance(plugin, type) else plugin
-    guarded = GuardedBackend(backend.name, instance, pm, debug=debug, recorder=recorder)
+    guarded = GuardedBackend(backend.name, instance, pm, debug=debug)
     pm.register(guarded, name=backend.name)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError:
+        pm.unregister(guarded)
+        names = ", ".join(map(_with_suggestion, unknown_hooks(pm, instance)))
+        raise UnknownHook(f"{names}: not a hook") from None
     return guarded
 
 
-def load_failure(backend: Backend, exc: BaseException) -> str:
-    """One line saying which backend, from which distribution, failed to load and why."""
-    return f"backend {backend.name!r} ({backend.origin}) failed to load: {describe(exc)}"
+def hook_names(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """The names of the hooks ``plugin`` implements (marked with ``hookimpl``)."""
+    names = []
+    for attr in dir(plugin):
+        opts = pm.parse_hookimpl_opts(plugin, attr)
+        if opts is not None:
+            names.append(opts.get("specname") or attr)
+    return names
+
+
+def unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
+    """The hooks ``plugin`` marks that the contract does not have (typos, in practice)."""
+    return sorted(set(hook_names(pm, plugin)) - set(hookspecs.CONTRACT))
+
+
+def _with_suggestion(name: str) -> str:
+    close = difflib.get_close_matches(name, hookspecs.CONTRACT, n=1)
+    return f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
 
 
 def _loader(target: str) -> Callable[[], object]:

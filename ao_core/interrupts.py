@@ -1,0 +1,26 @@
+"""Signals during long work: SIGTERM ends the command quietly, like Ctrl-C does."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ao_core import console
+from ao_core.errors import Terminated
+
+
+@contextmanager
+def quiet_termination() -> Iterator[None]:
+    """Inside this block SIGTERM raises :class:`Terminated` (exit status 143, no traceback);
+    a live line on stderr is cleared on the way out."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        console.end_live()

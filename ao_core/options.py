@@ -1,0 +1,103 @@
+"""The command-line options the ao-* commands share, and the help text about backends.
+
+Every parser is built here from the same pieces, so ``--help``, the man pages (rendered
+from these parsers) and the completion scripts agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ao_core.errors import UsageError
+from ao_core.manager import ORDER_TEXT
+from ao_core.session import MAX_NAME_LENGTH
+from ao_core.settings import MAX_SECONDS, seconds
+from ao_core.version import __version__
+from ao_core.waiting import DEFAULT_INTERVAL, FIRST_PAUSE, MIN_INTERVAL
+
+#: What each command's epilog says about the backends, true for that command.
+ASKS_IN_ORDER = (
+    f"Backends are asked in order ({ORDER_TEXT}); the first that knows the session answers."
+)
+ASKS_EVERY_BACKEND = f"Every backend is asked ({ORDER_TEXT})."
+
+
+def make_parser(
+    prog: str, description: str, *, epilog: str, json_help: str | None = None
+) -> argparse.ArgumentParser:
+    """A parser with the options every command takes; ``json_help`` adds ``--json``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog)
+    parser.add_argument(
+        "--project-dir",
+        metavar="DIR",
+        help="project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current "
+        "directory)",
+    )
+    parser.add_argument(
+        "--sessions-dir",
+        metavar="DIR",
+        help="backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else "
+        "PROJECT_DIR/.agent-orchestrator/agent-sessions)",
+    )
+    parser.add_argument(
+        "--backends",
+        metavar="LIST",
+        help="comma-separated backends to ask, in order (default: "
+        f"$AGENT_ORCHESTRATOR_BACKENDS, else {ORDER_TEXT})",
+    )
+    if json_help:
+        parser.add_argument("--json", action="store_true", help=json_help)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def add_name_argument(parser: argparse.ArgumentParser) -> None:
+    """The positional session name taken by the single-session commands."""
+    parser.add_argument(
+        "name", metavar="NAME", help=f"session name (1-{MAX_NAME_LENGTH} of A-Z a-z 0-9 _ -)"
+    )
+
+
+def add_wait_options(parser: argparse.ArgumentParser) -> None:
+    """``--wait``, ``--timeout`` and ``--interval``, for commands that can wait."""
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait until the session is no longer pending, running or stopping",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give up waiting after SECONDS and exit with status 124 (default: "
+        "$AGENT_ORCHESTRATOR_WAIT_TIMEOUT, else 600; 0 asks once)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"longest pause between two polls (default: {DEFAULT_INTERVAL:g}, at least "
+        f"{MIN_INTERVAL:g}); pauses start at {FIRST_PAUSE:g} s and grow",
+    )
+
+
+def check_wait_options(args: argparse.Namespace) -> None:
+    """``--timeout`` and ``--interval`` only make sense with ``--wait``; no busy polling."""
+    if not args.wait:
+        for option in ("timeout", "interval"):
+            if getattr(args, option) is not None:
+                raise UsageError(f"--{option} needs --wait")
+    elif args.interval is not None and args.interval < MIN_INTERVAL:
+        raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} seconds")
+
+
+_parse_seconds = seconds(zero_ok=True)
+
+
+def _seconds(value: str) -> float:
+    try:
+        return _parse_seconds(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a number of seconds >= 0 (at most {MAX_SECONDS:.0f}): {value!r}"
+        ) from None
