@@ -20,8 +20,8 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -71,6 +71,14 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
+@contextmanager
+def open_db(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to the SQLite file ``path``, rows as mappings, committed on success."""
+    with closing(sqlite3.connect(path, timeout=30)) as db, db:
+        db.row_factory = sqlite3.Row
+        yield db
+
+
 class SessionStore:
     """The server's SQLite file. Tests may use it directly to seed or to alter sessions."""
 
@@ -79,11 +87,8 @@ class SessionStore:
         with self._db() as db:
             db.executescript(SCHEMA)
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
-            db.row_factory = sqlite3.Row
-            yield db
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return open_db(self.path)
 
     def create(
         self,
@@ -259,11 +264,24 @@ class Controls:
     requests: list[Recorded] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
     generation: int = 0
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def record(self, request: Recorded) -> None:
+        """Note a request as it arrives, and wake whoever waits in :meth:`wait_for`."""
+        with self.arrived:
+            self.requests.append(request)
+            self.arrived.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[Recorded]], bool], timeout: float) -> bool:
+        """Wait until ``predicate(requests so far)`` holds; False after ``timeout`` s."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: predicate(self.requests), timeout)
 
     def reset(self) -> None:
         """Forget faults and recorded requests, and let go of requests held by a hang."""
         self.faults.clear()
-        self.requests.clear()
+        with self.arrived:
+            self.requests.clear()
         self.generation += 1
 
 
@@ -281,24 +299,7 @@ def create_app(db_path: Path | str, *, api_key: str | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def test_controls(request: Request, call_next: Any) -> Response:
-        authorization = request.headers.get("authorization")
-        controls.requests.append(
-            Recorded(
-                request.method,
-                request.scope.get("raw_path", b"").decode("latin-1"),
-                request.url.query,
-                authorization,
-                request.client.port if request.client else None,
-            )
-        )
-        if controls.api_key is not None and authorization != f"Bearer {controls.api_key}":
-            return JSONResponse({"detail": "Invalid or missing API key"}, status_code=401)
-        for fault in list(controls.faults):
-            if fault.method == request.method and re.fullmatch(fault.path, request.url.path):
-                if fault.hang:
-                    await _hang(controls)
-                return Response(fault.body, fault.status, media_type=fault.content_type)
-        return await call_next(request)
+        return await intercept(controls, request) or await call_next(request)
 
     @app.get("/sessions")
     def list_sessions() -> dict[str, Any]:
@@ -369,6 +370,40 @@ def _existing(store: SessionStore, session_id: str) -> dict[str, Any]:
     return session
 
 
+async def intercept(
+    controls: Controls, request: Request, *, key_param: str | None = None
+) -> Response | None:
+    """TEST-ONLY: record ``request``, then the answer to send instead of the app's, if any.
+
+    That answer is a 401 when an API key is set and the request lacks it (as
+    ``Authorization: Bearer <key>``, or as query parameter ``key_param`` when given), or
+    the first matching injected fault (after holding the request, for a hang).
+    """
+    authorization = request.headers.get("authorization")
+    controls.record(
+        Recorded(
+            request.method,
+            request.scope.get("raw_path", b"").decode("latin-1"),
+            request.url.query,
+            authorization,
+            request.client.port if request.client else None,
+        )
+    )
+    key = controls.api_key
+    if (
+        key is not None
+        and authorization != f"Bearer {key}"
+        and not (key_param and request.query_params.get(key_param) == key)
+    ):
+        return JSONResponse({"detail": "Invalid or missing API key"}, status_code=401)
+    for fault in list(controls.faults):
+        if fault.method == request.method and re.fullmatch(fault.path, request.url.path):
+            if fault.hang:
+                await _hang(controls)
+            return Response(fault.body, fault.status, media_type=fault.content_type)
+    return None
+
+
 async def _hang(controls: Controls, limit: float = 60.0) -> None:
     """Hold a request until a reset or a stop (or ``limit`` seconds, a safety net)."""
     deadline = time.monotonic() + limit
@@ -410,6 +445,9 @@ class ServerThread:
     def stop(self) -> None:
         """Stop serving at once: release hung requests, drop open connections, then wait."""
         self.app.state.controls.released.set()
+        close_streams = getattr(self.app.state, "close_streams", None)
+        if close_streams is not None:  # the Coordinator's event streams: end them first
+            close_streams()
         self._server.should_exit = self._server.force_exit = True
         self._thread.join(10)
         self._socket.close()
