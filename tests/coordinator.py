@@ -24,7 +24,7 @@ import logging
 import secrets
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -175,10 +175,10 @@ class Broadcaster:
         with self._changed:
             return len(self._subscribers)
 
-    def wait_active(self, count: int, timeout: float) -> bool:
-        """Wait until at least ``count`` streams are subscribed; False after ``timeout`` s."""
+    def wait_active(self, accept: Callable[[int], bool], timeout: float) -> bool:
+        """Wait until ``accept(number of subscribed streams)``; False after ``timeout`` s."""
         with self._changed:
-            return self._changed.wait_for(lambda: len(self._subscribers) >= count, timeout)
+            return self._changed.wait_for(lambda: accept(len(self._subscribers)), timeout)
 
 
 def _deliver(subscriber: Subscriber, item: object) -> None:
@@ -433,6 +433,14 @@ class StreamControls:
     abrupt: bool = True
     _default_heartbeat: float = field(default=30.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def configure(self, **changes: Any) -> None:
+        """Set some of the fields above at once (a connecting stream sees all or none)."""
+        with self._lock:
+            for key, value in changes.items():
+                if key.startswith("_") or not hasattr(self, key):
+                    raise TypeError(f"not a stream control: {key}")
+                setattr(self, key, value)
 
     def take(self) -> StreamPlan:
         """The plan for a new connection, using up one of the counted misbehaviours."""

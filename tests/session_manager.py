@@ -4,6 +4,15 @@ Three ways to use it: :func:`create_app` (an ASGI app), :class:`ServerThread` (u
 127.0.0.1 in a background thread, used by the pytest fixtures), and as a process:
 ``python tests/session_manager.py --port 8765 --db /tmp/sm.db [--seed 10000]``.
 
+``--coordinator`` serves today's Agent Coordinator instead (:mod:`coordinator`):
+``python tests/session_manager.py --coordinator --port 8765 --db /tmp/c.db [--seed N]
+[--seed-states] [--heartbeat S]``. There ``--seed N`` adds N finished sessions with a text
+result, ids ``ses_000000000000`` (oldest) to ``ses_`` + N-1 in 12 hex digits (newest);
+``--seed-states`` adds one session in each of the seven statuses, ids
+``ses_57a7e5000000`` (pending), ``...01`` running, ``...02`` idle (structured result
+``{"turn": 1}``), ``...03`` stopping, ``...04`` stopped, ``...05`` finished (text
+result), ``...06`` failed; ``--heartbeat`` sets the event stream's quiet interval.
+
 Besides the contract it has test-only tools, never part of the real server: request
 recording, injected faults (a canned answer or a hang for matching requests), an
 optional API key check, and direct store helpers to seed sessions in bulk or to set a
@@ -463,11 +472,45 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", required=True, help="SQLite file (created if missing)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="add N sessions first")
     parser.add_argument("--api-key", help="require Authorization: Bearer KEY")
+    parser.add_argument(
+        "--fd",
+        type=int,
+        help="serve on this inherited, already listening socket instead of --host/--port "
+        "(a test can then connect at once, with no polling for the server to start)",
+    )
+    parser.add_argument(
+        "--coordinator", action="store_true", help="serve today's Agent Coordinator API"
+    )
+    parser.add_argument(
+        "--seed-states",
+        action="store_true",
+        help="(--coordinator) add one session in each of the seven statuses",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="(--coordinator) seconds between heartbeats on a quiet event stream",
+    )
     args = parser.parse_args(argv)
-    app = create_app(args.db, api_key=args.api_key)
+    if args.coordinator:
+        from coordinator import create_coordinator_app  # imports this module: not at the top
+
+        app = create_coordinator_app(args.db, api_key=args.api_key, heartbeat=args.heartbeat)
+        if args.seed_states:
+            app.state.store.seed_states()
+    elif args.seed_states:
+        parser.error("--seed-states needs --coordinator")
+    else:
+        app = create_app(args.db, api_key=args.api_key)
     if args.seed:
         app.state.store.seed(args.seed)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    if args.fd is None:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    else:
+        sock = socket.socket(fileno=args.fd)
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 
 
 if __name__ == "__main__":
