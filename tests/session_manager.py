@@ -4,6 +4,15 @@ Three ways to use it: :func:`create_app` (an ASGI app), :class:`ServerThread` (u
 127.0.0.1 in a background thread, used by the pytest fixtures), and as a process:
 ``python tests/session_manager.py --port 8765 --db /tmp/sm.db [--seed 10000]``.
 
+``--coordinator`` serves today's Agent Coordinator instead (:mod:`coordinator`):
+``python tests/session_manager.py --coordinator --port 8765 --db /tmp/c.db [--seed N]
+[--seed-states] [--heartbeat S]``. There ``--seed N`` adds N finished sessions with a text
+result, ids ``ses_000000000000`` (oldest) to ``ses_`` + N-1 in 12 hex digits (newest);
+``--seed-states`` adds one session in each of the seven statuses, ids
+``ses_57a7e5000000`` (pending), ``...01`` running, ``...02`` idle (structured result
+``{"turn": 1}``), ``...03`` stopping, ``...04`` stopped, ``...05`` finished (text
+result), ``...06`` failed; ``--heartbeat`` sets the event stream's quiet interval.
+
 Besides the contract it has test-only tools, never part of the real server: request
 recording, injected faults (a canned answer or a hang for matching requests), an
 optional API key check, and direct store helpers to seed sessions in bulk or to set a
@@ -20,8 +29,8 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -71,6 +80,14 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
+@contextmanager
+def open_db(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection to the SQLite file ``path``, rows as mappings, committed on success."""
+    with closing(sqlite3.connect(path, timeout=30)) as db, db:
+        db.row_factory = sqlite3.Row
+        yield db
+
+
 class SessionStore:
     """The server's SQLite file. Tests may use it directly to seed or to alter sessions."""
 
@@ -79,11 +96,8 @@ class SessionStore:
         with self._db() as db:
             db.executescript(SCHEMA)
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
-            db.row_factory = sqlite3.Row
-            yield db
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return open_db(self.path)
 
     def create(
         self,
@@ -259,11 +273,24 @@ class Controls:
     requests: list[Recorded] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
     generation: int = 0
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    def record(self, request: Recorded) -> None:
+        """Note a request as it arrives, and wake whoever waits in :meth:`wait_for`."""
+        with self.arrived:
+            self.requests.append(request)
+            self.arrived.notify_all()
+
+    def wait_for(self, predicate: Callable[[list[Recorded]], bool], timeout: float) -> bool:
+        """Wait until ``predicate(requests so far)`` holds; False after ``timeout`` s."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: predicate(self.requests), timeout)
 
     def reset(self) -> None:
         """Forget faults and recorded requests, and let go of requests held by a hang."""
         self.faults.clear()
-        self.requests.clear()
+        with self.arrived:
+            self.requests.clear()
         self.generation += 1
 
 
@@ -281,24 +308,7 @@ def create_app(db_path: Path | str, *, api_key: str | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def test_controls(request: Request, call_next: Any) -> Response:
-        authorization = request.headers.get("authorization")
-        controls.requests.append(
-            Recorded(
-                request.method,
-                request.scope.get("raw_path", b"").decode("latin-1"),
-                request.url.query,
-                authorization,
-                request.client.port if request.client else None,
-            )
-        )
-        if controls.api_key is not None and authorization != f"Bearer {controls.api_key}":
-            return JSONResponse({"detail": "Invalid or missing API key"}, status_code=401)
-        for fault in list(controls.faults):
-            if fault.method == request.method and re.fullmatch(fault.path, request.url.path):
-                if fault.hang:
-                    await _hang(controls)
-                return Response(fault.body, fault.status, media_type=fault.content_type)
-        return await call_next(request)
+        return await intercept(controls, request) or await call_next(request)
 
     @app.get("/sessions")
     def list_sessions() -> dict[str, Any]:
@@ -369,6 +379,40 @@ def _existing(store: SessionStore, session_id: str) -> dict[str, Any]:
     return session
 
 
+async def intercept(
+    controls: Controls, request: Request, *, key_param: str | None = None
+) -> Response | None:
+    """TEST-ONLY: record ``request``, then the answer to send instead of the app's, if any.
+
+    That answer is a 401 when an API key is set and the request lacks it (as
+    ``Authorization: Bearer <key>``, or as query parameter ``key_param`` when given), or
+    the first matching injected fault (after holding the request, for a hang).
+    """
+    authorization = request.headers.get("authorization")
+    controls.record(
+        Recorded(
+            request.method,
+            request.scope.get("raw_path", b"").decode("latin-1"),
+            request.url.query,
+            authorization,
+            request.client.port if request.client else None,
+        )
+    )
+    key = controls.api_key
+    if (
+        key is not None
+        and authorization != f"Bearer {key}"
+        and not (key_param and request.query_params.get(key_param) == key)
+    ):
+        return JSONResponse({"detail": "Invalid or missing API key"}, status_code=401)
+    for fault in list(controls.faults):
+        if fault.method == request.method and re.fullmatch(fault.path, request.url.path):
+            if fault.hang:
+                await _hang(controls)
+            return Response(fault.body, fault.status, media_type=fault.content_type)
+    return None
+
+
 async def _hang(controls: Controls, limit: float = 60.0) -> None:
     """Hold a request until a reset or a stop (or ``limit`` seconds, a safety net)."""
     deadline = time.monotonic() + limit
@@ -410,6 +454,9 @@ class ServerThread:
     def stop(self) -> None:
         """Stop serving at once: release hung requests, drop open connections, then wait."""
         self.app.state.controls.released.set()
+        close_streams = getattr(self.app.state, "close_streams", None)
+        if close_streams is not None:  # the Coordinator's event streams: end them first
+            close_streams()
         self._server.should_exit = self._server.force_exit = True
         self._thread.join(10)
         self._socket.close()
@@ -425,11 +472,45 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", required=True, help="SQLite file (created if missing)")
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="add N sessions first")
     parser.add_argument("--api-key", help="require Authorization: Bearer KEY")
+    parser.add_argument(
+        "--fd",
+        type=int,
+        help="serve on this inherited, already listening socket instead of --host/--port "
+        "(a test can then connect at once, with no polling for the server to start)",
+    )
+    parser.add_argument(
+        "--coordinator", action="store_true", help="serve today's Agent Coordinator API"
+    )
+    parser.add_argument(
+        "--seed-states",
+        action="store_true",
+        help="(--coordinator) add one session in each of the seven statuses",
+    )
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="(--coordinator) seconds between heartbeats on a quiet event stream",
+    )
     args = parser.parse_args(argv)
-    app = create_app(args.db, api_key=args.api_key)
+    if args.coordinator:
+        from coordinator import create_coordinator_app  # imports this module: not at the top
+
+        app = create_coordinator_app(args.db, api_key=args.api_key, heartbeat=args.heartbeat)
+        if args.seed_states:
+            app.state.store.seed_states()
+    elif args.seed_states:
+        parser.error("--seed-states needs --coordinator")
+    else:
+        app = create_app(args.db, api_key=args.api_key)
     if args.seed:
         app.state.store.seed(args.seed)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    if args.fd is None:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    else:
+        sock = socket.socket(fileno=args.fd)
+        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
 
 
 if __name__ == "__main__":
