@@ -18,7 +18,7 @@ from ao_core import console, interrupts, waiting
 from ao_core.config import DEBUG, Config
 from ao_core.errors import AoError, Terminated, TimedOut, UsageError
 from ao_core.manager import get_plugin_manager
-from ao_core.session import NOT_EXISTENT, Session, validate_name
+from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
 
 #: The exit status of a wait that timed out, as timeout(1) gives.
 TIMED_OUT = 124
@@ -68,27 +68,41 @@ class Context:
         """Delete ``session`` from every backend that has it; True if any did."""
         return any(self.pm.hook.delete_session(session=session, config=self.config))
 
-    def settled_status(self, args: argparse.Namespace) -> tuple[Session | None, str, bool]:
-        """The status of ``args.name``, waited for with ``--wait``; True when that timed out.
+    def statuses(self, names: Sequence[str]) -> dict[str, tuple[Session | None, str]]:
+        """One round: each name's session and status (``not_existent`` when none)."""
+        return {name: self.status_of(name) for name in names}
+
+    def settled_statuses(
+        self, names: Sequence[str], args: argparse.Namespace
+    ) -> tuple[dict[str, tuple[Session | None, str]], bool]:
+        """The statuses of ``names``, waited for with ``--wait``; True when that timed out.
 
         ``--timeout`` wins over its variable, which is read only when a wait needs it.
         """
         if not args.wait:
-            return (*self.status_of(args.name), False)
+            return self.statuses(names), False
 
-        def poll() -> tuple[Session | None, str]:
+        def ask() -> dict[str, tuple[Session | None, str]]:
             self.pm.hook.start_round(config=self.config)
-            return self.status_of(args.name)
+            return self.statuses(names)
+
+        def watch(statuses: waiting.Statuses, seconds: float) -> bool | None:
+            sessions = [s for s, status in statuses.values() if s and status in IN_PROGRESS]
+            return self.pm.hook.wait_for_change(
+                sessions=sessions, config=self.config, timeout=seconds
+            )
 
         timeout = args.timeout
         if timeout is None:
             timeout = self.config.get(waiting.WAIT_TIMEOUT)
         with interrupts.quiet_termination():
-            return waiting.wait_until_done(
-                poll,
+            return waiting.wait_until_settled(
+                ask,
                 timeout=timeout,
                 interval=args.interval or waiting.DEFAULT_INTERVAL,
-                progress=waiting.progress_line(args.name),
+                any_one=getattr(args, "any", False),
+                watch=watch,
+                progress=waiting.progress_line(list(names)),
             )
 
 

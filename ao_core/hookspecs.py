@@ -132,3 +132,16 @@ def start_round(config: Config) -> None:
     A backend that gave up on its service after a failure earlier in the command may try
     it again from here on. The return value is ignored.
     """
+
+
+@contract_hook(first_answer=True, answer=bool, required=False)
+def wait_for_change(sessions: list[Session], config: Config, timeout: float) -> bool | None:
+    """Optional: block until one of ``sessions`` may have ended, for at most ``timeout`` s.
+
+    ``--wait`` asks this between two rounds of questions. Return True as soon as one of
+    them may have changed status (the commands then ask again), False when you watched
+    for ``timeout`` seconds and saw no change, and None when you cannot watch these
+    sessions (the commands then poll). A backend whose store pushes changes (an event
+    stream) implements it; the first backend that answers is believed. Never block
+    longer than ``timeout``.
+    """

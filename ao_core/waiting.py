@@ -1,19 +1,24 @@
-"""``--wait``: ask for a session's status inside one process until it is no longer in progress.
+"""``--wait``: ask for sessions' statuses inside one process until they are no longer in
+progress.
 
-Each poll goes through the same hook chain as a single call, preceded by the
-``start_round`` hook. Pauses start short (:data:`FIRST_PAUSE`) and grow to at most
-``--interval``, so a session that ends soon is seen soon and a long one costs the server
-little: after a session ends, the command returns within the current pause plus one poll.
+Each round asks the whole backend chain again (after the ``start_round`` hook) about
+every name at once. Between rounds the loop either lets a backend watch the sessions
+(the ``wait_for_change`` hook: an event stream answers the moment a session ends) or,
+when no backend can, sleeps: pauses start short (:data:`FIRST_PAUSE`) and grow to at
+most ``--interval``, so a session that ends soon is seen soon and a long one costs the
+server little. While watching, a round is still asked at least every ``--interval`` in
+case an event was missed. The whole wait runs within :mod:`ao_core.deadline`, so no
+backend blocks past ``--timeout``.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
-from ao_core import console
+from ao_core import console, deadline
 from ao_core.session import IN_PROGRESS
 from ao_core.settings import Setting, seconds
 
@@ -22,6 +27,8 @@ GROWTH = 1.5
 DEFAULT_INTERVAL = 2.0
 #: The shortest ``--interval``: polling faster than this only loads the server.
 MIN_INTERVAL = FIRST_PAUSE
+#: How often the live line is redrawn while a backend watches.
+TICK = 1.0
 
 WAIT_TIMEOUT = Setting(
     "AGENT_ORCHESTRATOR_WAIT_TIMEOUT",
@@ -32,40 +39,64 @@ WAIT_TIMEOUT = Setting(
 )
 
 T = TypeVar("T")
+#: A round's answer: each name's status, with whatever else the caller keeps beside it.
+Statuses = Mapping[str, tuple[T, str]]
 
 
-def wait_until_done(
-    poll: Callable[[], tuple[T, str]],
+def settled(statuses: Statuses, *, any_one: bool = False) -> bool:
+    """True when every session (or, with ``any_one``, at least one) is no longer in progress."""
+    ended = [status not in IN_PROGRESS for _, status in statuses.values()]
+    return any(ended) if any_one else all(ended)
+
+
+def wait_until_settled(
+    ask: Callable[[], Statuses],
     *,
     timeout: float,
     interval: float,
-    progress: Callable[[str, float], None] | None = None,
-) -> tuple[T, str, bool]:
-    """Call ``poll`` until its status is not in progress, or ``timeout`` seconds passed.
+    any_one: bool = False,
+    watch: Callable[[Statuses, float], bool | None] | None = None,
+    progress: Callable[[Statuses, float], None] | None = None,
+) -> tuple[Statuses, bool]:
+    """Ask until :func:`settled`, or until ``timeout`` seconds have passed.
 
-    Returns the last poll's value and status, and whether the wait timed out.
+    ``watch(statuses, seconds)`` may block until a change (True), a quiet ``seconds``
+    (False), or say it cannot watch (None). Returns the last round's statuses and
+    whether the wait timed out.
     """
     started = time.monotonic()
-    pause = FIRST_PAUSE
-    value, status = poll()
-    while status in IN_PROGRESS:
-        remaining = started + timeout - time.monotonic()
-        if remaining <= 0:
-            return value, status, True
-        if progress:
-            progress(status, time.monotonic() - started)
-        time.sleep(min(pause, remaining))
-        pause = min(pause * GROWTH, interval)
-        value, status = poll()
-    return value, status, False
+    with deadline.within(timeout):
+        statuses = ask()
+        asked = time.monotonic()
+        pause = FIRST_PAUSE
+        while not settled(statuses, any_one=any_one):
+            now = time.monotonic()
+            remaining = started + timeout - now
+            if remaining <= 0:
+                return statuses, True
+            if progress:
+                progress(statuses, now - started)
+            watched = min(remaining, max(0.0, asked + interval - now), TICK)
+            changed = watch(statuses, watched) if watch else None
+            if changed is None:
+                time.sleep(min(pause, remaining))
+                pause = min(pause * GROWTH, interval)
+            elif not changed:
+                time.sleep(max(0.0, now + watched - time.monotonic()))  # never spin
+                if time.monotonic() < asked + interval:
+                    continue
+            statuses = ask()
+            asked = time.monotonic()
+    return statuses, False
 
 
-def progress_line(name: str) -> Callable[[str, float], None] | None:
+def progress_line(names: list[str]) -> Callable[[Statuses, float], None] | None:
     """A live ``NAME: status, 12s`` line on stderr when it is a terminal, else None."""
     if not sys.stderr.isatty():
         return None
 
-    def show(status: str, elapsed: float) -> None:
-        console.live(f"{name}: {status}, {elapsed:.0f}s")
+    def show(statuses: Statuses, elapsed: float) -> None:
+        shown = ", ".join(f"{name}: {statuses[name][1]}" for name in names)
+        console.live(f"{shown}, {elapsed:.0f}s")
 
     return show

@@ -29,7 +29,8 @@ def get_result(args: argparse.Namespace) -> int:
     options.check_wait_options(args)
     name = args.name
     ctx = cli.start(args, [name])
-    session, state, timed_out = ctx.settled_status(args)
+    statuses, timed_out = ctx.settled_statuses([name], args)
+    session, state = statuses[name]
     if state == NOT_EXISTENT:
         raise NotExistent(f"Session '{name}' does not exist")
     if state in IN_PROGRESS:

@@ -27,7 +27,8 @@ def parser() -> argparse.ArgumentParser:
 def status(args: argparse.Namespace) -> int:
     options.check_wait_options(args)
     ctx = cli.start(args, [args.name])
-    session, state, timed_out = ctx.settled_status(args)
+    statuses, timed_out = ctx.settled_statuses([args.name], args)
+    session, state = statuses[args.name]
     if args.json:
         backend = session.backend if session and state != NOT_EXISTENT else None
         console.emit(json.dumps({"name": args.name, "status": state, "backend": backend}))
