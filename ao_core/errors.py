@@ -51,6 +51,11 @@ class TimedOut(StillRunning):
     code = "timed_out"
 
 
+class SessionBusy(StillRunning):
+    """Raised by ``delete_session`` when the store refuses to delete a session still in use
+    (the Agent Coordinator's 409 "Stop session first"); nothing of it may be deleted."""
+
+
 class NoResult(AoError):
     """The session is done but holds no result (stopped, or ended without one)."""
 

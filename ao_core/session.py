@@ -32,6 +32,14 @@ class Session:
     backend: str | None = None
 
 
+class StructuredResult(str):
+    """A result that is a JSON document (an agent's structured output), not free text.
+
+    ``fetch_result`` may return one instead of a plain string: it prints as the JSON
+    text, and ``--json`` embeds it as a JSON value rather than as a string.
+    """
+
+
 def validate_name(name: str) -> str:
     """Return ``name`` if it is a valid session name, else raise :class:`InvalidName`.
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ao_core import cli, console, options
 from ao_core.errors import NoResult, NotExistent, StillRunning, TimedOut
-from ao_core.session import IN_PROGRESS, NOT_EXISTENT, RESULT_READY
+from ao_core.session import IN_PROGRESS, NOT_EXISTENT, RESULT_READY, StructuredResult
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,7 +44,11 @@ def get_result(args: argparse.Namespace) -> int:
     result = ctx.pm.hook.fetch_result(session=session, config=ctx.config)
     if result is None:
         raise NoResult(f"Session '{name}' is {state} but has no result")
-    console.emit(json.dumps({"name": name, "result": result}) if args.json else result)
+    if args.json:
+        value = json.loads(result) if isinstance(result, StructuredResult) else result
+        console.emit(json.dumps({"name": name, "result": value}))
+    else:
+        console.emit(result)
     return 0
 
 
