@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from ao_core import cli, console, options
-from ao_core.errors import UsageError
+from ao_core.errors import SessionBusy, UsageError
 from ao_core.session import Session
 
 
@@ -37,7 +37,13 @@ def clean(args: argparse.Namespace) -> int:
         targets = [(name, ctx.resolve(name)) for name in dict.fromkeys(args.names)]
     status = 0
     for name, session in targets:
-        if session is not None and ctx.delete(session):
+        try:
+            deleted = session is not None and ctx.delete(session)
+        except SessionBusy as exc:
+            console.error(str(exc))
+            status = 1
+            continue
+        if deleted:
             console.emit(f"Deleted session '{name}'")
         else:
             console.error(f"Session '{name}' does not exist")

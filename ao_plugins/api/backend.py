@@ -1,25 +1,41 @@
-"""The ``api`` backend: the Agent Session Manager's HTTP API, asked before the backup files.
+"""The ``api`` backend: the server's HTTP API, asked before the backup files.
 
-The server is often down, so every failure (no connection, a timeout, an HTTP error, a
-body that is not the contract's JSON) ends the same way: one ``Warning:`` line naming the
-URL and the reason, then this backend answers "not mine" for the rest of the round and
-the next backend answers. A dead or hanging server therefore costs at most one timeout.
-How a request is sent and how it fails is :mod:`ao_plugins.api.client`'s business; this
-module knows what the server's answers mean.
+Two generations of the server answer at the same URL: the Agent Session Manager (the
+older one, sessions by name) and the Agent Coordinator (today's, sessions by id only,
+an event stream). The backend tells them apart from their answers
+(:mod:`ao_plugins.api.answers`) and remembers which it met for the rest of the command.
+
+An answer about one session (404 unknown, 400 not finished, 404 no result, 409 still
+running) is an answer. Anything that says the server itself is unusable (no connection,
+a timeout, a 5xx, 401/403, a body that is not the contract's JSON) ends the same way:
+one ``Warning:`` line naming the URL and the reason, then this backend answers "not
+mine" for the rest of the round and the next backend answers. A dead or hanging server
+therefore costs at most one timeout. How a request is sent and how it fails is
+:mod:`ao_plugins.api.client`'s business; watching the event stream during ``--wait`` is
+:mod:`ao_plugins.api.events`'.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import re
+from typing import TYPE_CHECKING
 
-from ao_core import Config, Session, console, hookimpl
-from ao_core.errors import ServerFailure
+from ao_core import Config, Session, console, deadline, hookimpl
+from ao_core.errors import ServerFailure, SessionBusy
 from ao_core.settings import Setting, seconds
+from ao_plugins.api import answers
+from ao_plugins.api.answers import Generation, Unexpected, segment
 from ao_plugins.api.client import Answer, Client, display_url
 
+if TYPE_CHECKING:
+    from ao_plugins.api.events import Watcher
+
 NAME = "api"
-#: Path segments that a URL library would treat as "this/parent directory".
-DOT_SEGMENTS = frozenset({"", ".", ".."})
+#: The ids the Agent Coordinator generates; such a name is looked up by id at once, even
+#: before the server showed which generation it is.
+GENERATED_ID = re.compile(r"ses_[0-9a-f]{12}")
+#: What :meth:`ApiBackend._lookup` answers when only a listing can tell.
+UNDECIDED = object()
 
 URL = Setting(
     "AGENT_ORCHESTRATOR_SESSION_MANAGER_URL",
@@ -44,11 +60,17 @@ API_KEY = Setting(
 
 
 class ApiBackend:
-    """Talks to the Session Manager through one :class:`Client`; one instance per command.
+    """Talks to the server through one :class:`Client`; one instance per command.
 
     After the first failure the server is "out": every later hook returns "not mine"
     without a request. :meth:`start_round` (each poll of ``--wait``) lets the server be
     tried again while the warning is still printed once per command.
+
+    Resolving a name: on the Session Manager by listing (it has no lookup by name), on the
+    Coordinator by ``GET /sessions/{name}`` (the name is the id), whose answer also holds
+    the status, so ``ao-status ID`` costs one request there whatever the number of
+    sessions. Until an answer shows the generation, names are listed, as they always
+    were, except those shaped like a generated id (``ses_`` + 12 hex digits).
     """
 
     #: What this backend reads from the environment (listed in the man pages).
@@ -58,17 +80,28 @@ class ApiBackend:
         self._client: Client | None = None
         self._out = False
         self._warned = False
+        self._generation: Generation | None = None
+        #: Statuses the Coordinator sent with a session this round, by id, used once.
+        self._statuses: dict[str, str] = {}
+        self._watcher: Watcher | None = None
 
     def __repr__(self) -> str:
-        return f"ApiBackend(out={self._out})"
+        return f"ApiBackend(out={self._out}, generation={self._generation})"
 
     @hookimpl
     def start_round(self) -> None:
         """Try the server again from now on; a later failure does not warn twice."""
         self._out = False
+        self._statuses.clear()
 
     @hookimpl
     def resolve_session(self, name: str, config: Config) -> Session | None:
+        if self._generation is Generation.COORDINATOR or (
+            self._generation is None and GENERATED_ID.fullmatch(name)
+        ):
+            found = self._lookup(config, name)
+            if found is not UNDECIDED:
+                return found  # type: ignore[return-value]
         for session in self._sessions(config, name) or ():
             if session.name == name:
                 return session
@@ -76,10 +109,14 @@ class ApiBackend:
 
     @hookimpl
     def fetch_status(self, session: Session, config: Config) -> str | None:
+        known = self._statuses.pop(session.session_id or "", None)
+        if known is not None:
+            return known
         answer = self._session_field(config, session, "status", unknown=(404,))
         if answer is None:
             return None
-        path, status = answer
+        path, body = answer
+        status = body.get("status")
         if not isinstance(status, str) or not status:
             return self._fail(config, f"GET {path}: unexpected response: 'status' is not a word")
         return status
@@ -89,10 +126,11 @@ class ApiBackend:
         answer = self._session_field(config, session, "result", unknown=(400, 404))
         if answer is None:
             return None
-        path, result = answer
-        if not isinstance(result, str):
-            return self._fail(config, f"GET {path}: unexpected response: 'result' is not text")
-        return result
+        path, body = answer
+        try:
+            return answers.result(body)
+        except Unexpected as exc:
+            return self._fail(config, f"GET {path}: unexpected response: {exc}")
 
     @hookimpl
     def list_sessions(self, config: Config) -> list[Session]:
@@ -104,28 +142,81 @@ class ApiBackend:
             session = self.resolve_session(session.name, config)
             if session is None:
                 return False
-        segment = _segment(session.session_id)
-        if segment is None:
+        quoted = segment(session.session_id)
+        if quoted is None:
             return False
-        answer = self._call(config, "DELETE", f"/sessions/{segment}", unknown=(404,))
+        answer = self._call(config, "DELETE", f"/sessions/{quoted}", unknown=(404, 409))
+        if answer is not None and answer.status == 409:
+            raise SessionBusy(
+                f"Session '{session.name}' is still running or idle on the "
+                f"{Generation.COORDINATOR.value}: stop it first"
+            )
         return answer is not None and answer.status == 200
+
+    @hookimpl
+    def wait_for_change(
+        self, sessions: list[Session], config: Config, timeout: float
+    ) -> bool | None:
+        """Watch the Coordinator's event stream for these sessions (None elsewhere)."""
+        if self._generation is not Generation.COORDINATOR or self._out or not sessions:
+            return None
+        if any(s.backend != NAME or s.session_id is None for s in sessions):
+            return None
+        return self._watch(config).wait([s.session_id for s in sessions], timeout)
+
+    def _watch(self, config: Config) -> Watcher:
+        """The watcher of this command's waits, made on first use (imports the stream code)."""
+        if self._watcher is None:
+            from ao_plugins.api.events import EventStream, Watcher
+
+            url = config.get(URL).rstrip("/")
+            key, limit = config.get(API_KEY), config.get(TIMEOUT)
+
+            def open_stream(session_id: str | None) -> EventStream:
+                bound = deadline.remaining(limit)
+                return EventStream(url, session_id, key=key, connect=bound, first_byte=bound)
+
+            self._watcher = Watcher(open_stream)
+        return self._watcher
+
+    def _lookup(self, config: Config, name: str) -> Session | None | object:
+        """``GET /sessions/{name}``: the Coordinator's session of that id, None when it has
+        none (or the server is out), :data:`UNDECIDED` when only a listing can tell (a
+        Session Manager, or a 404 from a server not known yet).
+        """
+        path = f"/sessions/{segment(name)}"
+        answer = self._call(config, "GET", path, unknown=(404,))
+        if answer is None:
+            return None
+        if answer.status == 404:
+            return None if self._generation is Generation.COORDINATOR else UNDECIDED
+        try:
+            session, generation, status = answers.looked_up(answer.body, name, NAME)
+        except Unexpected as exc:
+            return self._fail(config, f"GET {path}: unexpected response: {exc}")
+        self._generation = generation
+        if generation is Generation.MANAGER:
+            return UNDECIDED
+        if status:
+            self._statuses[session.session_id] = status
+        return session
 
     def _session_field(
         self, config: Config, session: Session, field: str, *, unknown: tuple[int, ...]
-    ) -> tuple[str, object] | None:
-        """``GET /sessions/{id}/{field}``: the path and the body's ``field``, or None.
+    ) -> tuple[str, dict] | None:
+        """``GET /sessions/{id}/{field}``: the path and the body, or None.
 
         None when the session has no usable id, the server is out, or it answered one of
         the ``unknown`` statuses.
         """
-        segment = _segment(session.session_id)
-        if segment is None:
+        quoted = segment(session.session_id)
+        if quoted is None:
             return None
-        path = f"/sessions/{segment}/{field}"
+        path = f"/sessions/{quoted}/{field}"
         answer = self._call(config, "GET", path, unknown=unknown)
         if answer is None or answer.status != 200:
             return None
-        return path, answer.body.get(field)
+        return path, answer.body
 
     def _sessions(self, config: Config, name: str | None = None) -> list[Session] | None:
         """Every session on the server, newest first; None when the server is out."""
@@ -133,22 +224,13 @@ class ApiBackend:
         answer = self._call(config, "GET", "/sessions", params=params)
         if answer is None:
             return None
-        entries = answer.body.get("sessions")
-        if not isinstance(entries, list):
-            return self._fail(
-                config, "GET /sessions: unexpected response: 'sessions' is not a list"
-            )
-        sessions = []
-        for entry in entries:
-            session = _session(entry)
-            if session is None:
-                return self._fail(
-                    config,
-                    "GET /sessions: unexpected response: a session without a usable "
-                    "'session_id' and 'session_name'",
-                )
-            sessions.append(session)
-        return sessions
+        try:
+            found = answers.listing(answer.body, self._generation, NAME)
+        except Unexpected as exc:
+            return self._fail(config, f"GET /sessions: unexpected response: {exc}")
+        self._generation = found.generation
+        self._statuses.update(found.statuses)
+        return found.sessions
 
     def _call(
         self,
@@ -160,7 +242,7 @@ class ApiBackend:
         unknown: tuple[int, ...] = (),
     ) -> Answer | None:
         """The server's answer to ``method path``: a 200, or one of the ``unknown`` statuses
-        (which say "no such session" rather than "something is wrong").
+        (which are answers about one session, not signs of a failing server).
 
         None when the server is out, now or earlier in this round.
         """
@@ -188,32 +270,8 @@ class ApiBackend:
         self._out = True
         if not self._warned:
             self._warned = True
+            server = (self._generation or Generation.MANAGER).value
             console.warn(
-                f"cannot use the Agent Session Manager at {display_url(config.get(URL))} "
+                f"cannot use the {server} at {display_url(config.get(URL))} "
                 f"({reason}); falling back to the other backends"
             )
-
-
-def _session(entry: object) -> Session | None:
-    """A Session from one entry of ``GET /sessions``; None when it breaks the contract."""
-    if not isinstance(entry, dict):
-        return None
-    session_id, name = entry.get("session_id"), entry.get("session_name")
-    if not isinstance(name, str) or not isinstance(session_id, str):
-        return None
-    if _segment(session_id) is None:
-        return None
-    project_dir = entry.get("project_dir")
-    return Session(
-        name=name,
-        session_id=session_id,
-        project_dir=project_dir if isinstance(project_dir, str) and project_dir else None,
-        backend=NAME,
-    )
-
-
-def _segment(session_id: str | None) -> str | None:
-    """``session_id`` quoted as exactly one URL path segment; None if it cannot be one."""
-    if session_id is None or session_id in DOT_SEGMENTS:
-        return None
-    return quote(session_id, safe="")
