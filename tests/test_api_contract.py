@@ -1,8 +1,10 @@
-"""The built-in ``api`` backend passes the author kit, seeded through the real test server.
+"""The built-in ``api`` backend passes the author kit against both generations of the
+server, seeded through the real test servers.
 
-Sessions and their events are posted over HTTP as the agent hooks post them; a failed
-run gets its status through the test server's ``set_status`` (the contract's server has
-no request for that).
+On the Session Manager, sessions and their events are posted over HTTP as the agent
+hooks post them; a failed run gets its status through the test server's ``set_status``
+(the contract's server has no request for that). On the Agent Coordinator, sessions are
+put in its store as its runners would report them; there a session's name is its id.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from server_fixtures import RunningServer
+from server_fixtures import CoordinatorServer, RunningServer
 from session_manager import assistant_message, now
 
 from ao_core.config import Config
-from ao_core.testing import BackendContract
+from ao_core.session import Session
+from ao_core.testing import Asker, BackendContract
 from ao_plugins.api import ApiBackend
 from ao_plugins.api.backend import URL
 
@@ -94,3 +97,72 @@ def test_the_failed_seed_has_text_the_backend_must_not_return(session_manager) -
     ServerStore(session_manager).add_failed("gamma", "error_max_turns")
     assert session_manager.store.result("failed-gamma") == "partial work before the failure"
     assert session_manager.store.get("failed-gamma")["status"] == "failed"
+
+
+class CoordinatorStore:
+    """The kit's seeding interface on the Agent Coordinator: the name is the session id.
+
+    The kit's ``session_id`` argument cannot be honoured there (the Coordinator has no
+    names, so a session is found by its id); the tests that check ids are restated below.
+    """
+
+    def __init__(self, server: CoordinatorServer) -> None:
+        self.server = server
+
+    def add_finished(self, name: str, result: str, session_id: str) -> None:
+        self.server.add(name, "finished", result_text=result)
+
+    def add_running(self, name: str, session_id: str) -> None:
+        self.server.add(name, "running")
+
+    def add_failed(self, name: str, reason: str) -> None:
+        """The text is there, so a backend ignoring the status would return it."""
+        self.server.add(name, "failed", result_text="partial work before the failure")
+
+
+class TestApiBackendOnTheCoordinator(BackendContract):
+    @pytest.fixture
+    def backend(self) -> type[ApiBackend]:
+        return ApiBackend
+
+    @pytest.fixture
+    def backend_name(self) -> str:
+        return "api"
+
+    @pytest.fixture
+    def config(self, tmp_path: Path, coordinator: CoordinatorServer) -> Config:
+        project = tmp_path / "project"
+        project.mkdir()
+        return Config.load(project_dir=str(project), environ={URL.variable: coordinator.url})
+
+    @pytest.fixture
+    def store(self, coordinator: CoordinatorServer) -> CoordinatorStore:
+        return CoordinatorStore(coordinator)
+
+    def test_resolves_a_finished_session(self, store, ask: Asker, backend_name) -> None:
+        store.add_finished("alpha", "the answer", "sid-alpha")
+        assert ask.resolve("alpha") == Session(
+            name="alpha", session_id="alpha", project_dir="/p", backend=backend_name
+        )
+
+    def test_resolves_a_running_session(self, store, ask: Asker) -> None:
+        store.add_running("beta", "sid-beta")
+        session = ask.resolve("beta")
+        assert session is not None
+        assert (session.name, session.session_id) == ("beta", "beta")
+
+    def test_lists_every_session(self, store, ask: Asker) -> None:
+        store.add_finished("alpha", "the answer", "sid-alpha")
+        store.add_running("beta", "sid-beta")
+        store.add_failed("gamma", "error_during_execution")
+        listed = ask.listed()
+        assert sorted((s.name, s.session_id) for s in listed) == [
+            ("alpha", "alpha"),
+            ("beta", "beta"),
+            ("gamma", "gamma"),
+        ]
+
+
+def test_the_coordinator_failed_seed_has_text_the_backend_must_not_return(coordinator) -> None:
+    CoordinatorStore(coordinator).add_failed("gamma", "error_max_turns")
+    assert coordinator.store.result("gamma") == ("partial work before the failure", None)
