@@ -5,10 +5,10 @@ Run by hand from the environment where ao and its test extra are installed:
     python bench/run.py                 # full sizes, writes BENCHMARKS.md
     python bench/run.py --quick --out /tmp/b.md   # tiny sizes, one run (what the suite does)
 
-It builds its own data in a temp dir (backup files, a Session Manager test server, a
-closed port, a server that never answers), runs the installed console scripts and the
-floor (bench/floor.py) interleaved, and reports medians and ratios ours / floor, which
-survive a noisy machine better than absolute times.
+It builds its own data in a temp dir (backup files, a Session Manager test server, an
+Agent Coordinator test server, a closed port, a server that never answers), runs the
+installed console scripts and the floor (bench/floor.py) interleaved, and reports medians
+and ratios ours / floor, which survive a noisy machine better than absolute times.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from backup_files import BackupDir  # noqa: E402
+from coordinator import create_coordinator_app  # noqa: E402
 from fault_servers import HangingServer, RefusingPort  # noqa: E402
 from session_manager import ServerThread, assistant_message, create_app  # noqa: E402
 
@@ -155,6 +156,20 @@ def start_server(sessions: int) -> ServerThread:
     return server
 
 
+#: The session ``ao-status`` asks the Coordinators about (a generated id).
+TARGET_ID = "ses_7a26e7000000"
+
+
+def start_coordinator(sessions: int) -> ServerThread:
+    """A test Agent Coordinator holding ``sessions`` finished sessions, one of them TARGET_ID."""
+    server = ServerThread(create_coordinator_app(Path(tempfile.mkdtemp()) / "c.db"))
+    store = server.app.state.store
+    store.create(TARGET_ID, status="finished", result_text="x" * 20, project_dir="/tmp")
+    store.seed(sessions - 1)
+    server.start()
+    return server
+
+
 def measure(rows: list[Row], extra: list[Case], sizes: Sizes) -> None:
     """Warm up, then run every case ``sizes.runs`` times, interleaved (ours next to floor)."""
     cases = [c for row in rows for c in (row.ours, row.base)] + extra
@@ -179,21 +194,34 @@ def requests_imported(case: Case) -> bool:
     return any(line.rstrip().endswith("| requests") for line in proc.stderr.splitlines())
 
 
-def wait_delays(server: ServerThread, sizes: Sizes) -> list[float]:
-    """Seconds between a session finishing and ``ao-status --wait`` returning."""
+def wait_delays(server: ServerThread, sizes: Sizes, *options: str) -> list[float]:
+    """Seconds between a session finishing and ``ao-status --wait`` returning.
+
+    On a Session Manager (polling) or an Agent Coordinator (its event stream), told apart
+    by the app's store, as the command tells them apart by the server's answers.
+    """
     store = server.app.state.store
-    store.create("waiter-id", "waiter", "/tmp")
+    coordinator = hasattr(store, "broadcaster")
+    name = f"ses_{random.getrandbits(48):012x}" if coordinator else "waiter"
+    if coordinator:
+        store.create(name, status="running", project_dir="/tmp")
+    else:
+        store.create(f"{name}-id", name, "/tmp")
+    sid = name if coordinator else f"{name}-id"
     env = clean_env(
         AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=server.url, AGENT_ORCHESTRATOR_BACKENDS="api"
     )
     delays = []
     for _ in range(sizes.wait_runs):
-        store.set_status("waiter-id", "running")
+        store.set_status(sid, "running")
         proc = subprocess.Popen(
-            [str(BIN / "ao-status"), "waiter", "--wait"], env=env, stdout=subprocess.PIPE, text=True
+            [str(BIN / "ao-status"), name, "--wait", *options],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         time.sleep(random.uniform(0.5, 4.0) if sizes.runs > 1 else 0.3)
-        store.set_status("waiter-id", "finished")
+        store.set_status(sid, "finished")
         finished = time.perf_counter()
         out, _ = proc.communicate(timeout=30)
         delays.append(time.perf_counter() - finished)
@@ -202,13 +230,19 @@ def wait_delays(server: ServerThread, sizes: Sizes) -> list[float]:
 
 
 def requests_per_wait(server: ServerThread, sizes: Sizes) -> int:
-    """HTTP requests one ``--wait`` on a running session makes in ``wait_window`` seconds."""
+    """HTTP requests one ``--wait`` on a running session makes in ``wait_window`` seconds
+    (an event stream counts as one)."""
     store = server.app.state.store
-    store.create("sleeper-id", "sleeper", "/tmp")
+    if hasattr(store, "broadcaster"):
+        name = "ses_5133b3000000"
+        store.create(name, status="running", project_dir="/tmp")
+    else:
+        name = "sleeper"
+        store.create("sleeper-id", name, "/tmp")
     seen = server.app.state.controls.requests
     before = len(seen)
     subprocess.run(
-        [str(BIN / "ao-status"), "sleeper", "--wait", "--timeout", f"{sizes.wait_window:g}"],
+        [str(BIN / "ao-status"), name, "--wait", "--timeout", f"{sizes.wait_window:g}"],
         env=clean_env(
             AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=server.url, AGENT_ORCHESTRATOR_BACKENDS="api"
         ),
@@ -216,6 +250,40 @@ def requests_per_wait(server: ServerThread, sizes: Sizes) -> int:
         check=False,
     )
     return len(seen) - before
+
+
+#: Imports the stream code after what any api command already imports, and prints how
+#: long the stream code alone took, in seconds.
+STREAM_IMPORT = """
+import time
+import requests, ao_plugins.api.backend
+started = time.perf_counter()
+import ao_plugins.api.events
+print(time.perf_counter() - started)
+"""
+
+
+def stream_import_cost(runs: int) -> float:
+    """Median seconds to import the stream reader (events, sse, threading, queue)."""
+    return statistics.median(
+        float(
+            subprocess.run(
+                [sys.executable, "-c", STREAM_IMPORT], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(max(runs, 3))
+    )
+
+
+def stream_code_imported(case: Case) -> bool:
+    """Whether a command imports the event-stream reader (read from ``-X importtime``)."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", case.argv[0], *case.argv[1:]],
+        env=case.env,
+        capture_output=True,
+        text=True,
+    )
+    return any(line.rstrip().endswith("ao_plugins.api.events") for line in proc.stderr.splitlines())
 
 
 def machine() -> str:
@@ -252,19 +320,24 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         dirs = build_backups(Path(tmp), sizes)
         small_server, big_server = start_server(1), start_server(sizes.sessions)
+        coordinators = start_coordinator(1), start_coordinator(sizes.sessions)
         refused, hanging = RefusingPort(), HangingServer()
+        servers = (small_server, big_server, *coordinators)
         try:
-            report, failures = run_all(dirs, small_server, big_server, refused, hanging, sizes)
+            report, failures = run_all(dirs, servers, refused, hanging, sizes)
         finally:
-            for closing in (small_server.stop, big_server.stop, refused.close, hanging.close):
-                closing()
+            for server in servers:
+                server.stop()
+            refused.close()
+            hanging.close()
     text = render(report, sizes)
     args.out.write_text(text)
     print(text)
     return 1 if failures and not args.quick else 0
 
 
-def run_all(dirs, small_server, big_server, refused, hanging, sizes):
+def run_all(dirs, servers, refused, hanging, sizes):
+    small_server, big_server, small_coordinator, big_coordinator = servers
     n = f"{sizes.sessions:,}"
     files = {"AGENT_ORCHESTRATOR_BACKENDS": "file"}
     one = str(dirs["one"].path)
@@ -345,6 +418,23 @@ def run_all(dirs, small_server, big_server, refused, hanging, sizes):
             1.5,
         ),
         Row("API refused, answered from files", api_refused, api_up, "API up", 1.1),
+        Row(
+            f"`ao-status ID` on the Agent Coordinator, {n} sessions vs 1",
+            ours(
+                "ao-status",
+                TARGET_ID,
+                AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=big_coordinator.url,
+                **api,
+            ),
+            ours(
+                "ao-status",
+                TARGET_ID,
+                AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=small_coordinator.url,
+                **api,
+            ),
+            "1 session",
+            1.2,
+        ),
     ]
     measure(rows, [api_hanging], sizes)
     checks = [
@@ -373,15 +463,60 @@ def run_all(dirs, small_server, big_server, refused, hanging, sizes):
             not imported,
         )
     )
+    streamed = stream_code_imported(rows[-1].ours)
+    checks.append(
+        (
+            "event-stream reader imported by `ao-status ID` without `--wait`",
+            "yes" if streamed else "no",
+            "no",
+            not streamed,
+        )
+    )
     delays = wait_delays(small_server, sizes)
     polls = requests_per_wait(small_server, sizes)
+    stream_delays = wait_delays(small_coordinator, sizes)
+    long_delays = wait_delays(small_coordinator, sizes, "--interval", "600")
+    stream_requests = requests_per_wait(small_coordinator, sizes)
+    worst = max(stream_delays + long_delays)
+    checks.append(
+        (
+            "`--wait` on the event stream: worst delay from status change to return",
+            ms(worst),
+            "≤ 200 ms",
+            worst <= 0.2,
+        )
+    )
     facts = [
         (
             "`--wait`: delay from finish to return, median / worst",
             f"{ms(statistics.median(delays))} / {ms(max(delays))}",
-            f"{len(delays)} runs",
+            f"{len(delays)} runs, Session Manager (polling, `--interval` 2)",
         ),
-        (f"`--wait`: HTTP requests in a {sizes.wait_window:g} s wait", str(polls), ""),
+        (
+            f"`--wait`: HTTP requests in a {sizes.wait_window:g} s wait",
+            str(polls),
+            "Session Manager (polling)",
+        ),
+        (
+            "`--wait` on the event stream: delay from change to return, median / worst",
+            f"{ms(statistics.median(stream_delays))} / {ms(max(stream_delays))}",
+            f"{len(stream_delays)} runs, Agent Coordinator, `--interval` 2",
+        ),
+        (
+            "`--wait --interval 600` on the event stream: median / worst",
+            f"{ms(statistics.median(long_delays))} / {ms(max(long_delays))}",
+            f"{len(long_delays)} runs, Agent Coordinator",
+        ),
+        (
+            f"`--wait` on the event stream: HTTP requests in a {sizes.wait_window:g} s wait",
+            str(stream_requests),
+            "Agent Coordinator: the stream, plus a round every `--interval` (2 s)",
+        ),
+        (
+            "importing the event-stream reader",
+            ms(stream_import_cost(sizes.runs)),
+            "only when a wait watches a stream; after `requests`",
+        ),
     ]
     failures = [r.scenario for r in rows if r.ratio > r.limit] + [c[0] for c in checks if not c[3]]
     return (rows, checks, facts, failures), failures

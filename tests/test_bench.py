@@ -30,6 +30,12 @@ def test_the_harness_runs_and_writes_every_row(tmp_path):
         "`requests` imported with `BACKENDS=file` | no |",
         "`--wait`: delay from finish to return",
         "`--wait`: HTTP requests in a 1 s wait",
+        "`ao-status ID` on the Agent Coordinator, 20 sessions vs 1",
+        "event-stream reader imported by `ao-status ID` without `--wait` | no |",
+        "`--wait` on the event stream: delay from change to return",
+        "`--wait --interval 600` on the event stream",
+        "`--wait` on the event stream: HTTP requests in a 1 s wait",
+        "importing the event-stream reader",
     ]:
         assert row in text, row
     assert text.strip() in proc.stdout  # the table is printed as well as written
