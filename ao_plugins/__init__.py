@@ -1,1 +1,2 @@
-"""The built-in storage backends: ``api`` (the Agent Session Manager) and ``file``."""
+"""The built-in storage backends: ``api`` (the Agent Session Manager or Agent Coordinator) and
+``file``."""

@@ -1,4 +1,4 @@
-"""The ``api`` backend: the Agent Session Manager's HTTP API (see :mod:`.backend`)."""
+"""The ``api`` backend: the server's HTTP API, either generation (see :mod:`.backend`)."""
 
 from ao_plugins.api.backend import ApiBackend
 

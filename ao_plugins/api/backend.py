@@ -40,8 +40,9 @@ UNDECIDED = object()
 URL = Setting(
     "AGENT_ORCHESTRATOR_SESSION_MANAGER_URL",
     "http://127.0.0.1:8765",
-    "Base URL of the Agent Session Manager API. AGENT_ORCHESTRATOR_API_URL, the name "
-    "newer installations give it, is read when this one is unset.",
+    "Base URL of the server: an Agent Session Manager or an Agent Coordinator, told apart "
+    "by its answers. AGENT_ORCHESTRATOR_API_URL, the name newer installations give it, is "
+    "read when this one is unset.",
     also=("AGENT_ORCHESTRATOR_API_URL",),
 )
 TIMEOUT = Setting(
