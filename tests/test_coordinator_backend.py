@@ -531,3 +531,18 @@ def test_several_sessions_share_one_stream(coordinator, tmp_path) -> None:
     coordinator.delete("alpha")
     assert backend.wait_for_change(sessions[:1], config, 5) is True
     coordinator.wait_streams_closed()  # every watched session ended: closed at once
+
+
+def test_a_change_before_the_stream_opened_is_read_from_init(coordinator, tmp_path) -> None:
+    """Events are compared with what the last round saw, not with the first frame."""
+    coordinator.add(SID, "pending")
+    config = Config.load(project_dir=str(tmp_path), environ=coordinator.env())
+    backend = ApiBackend()
+    session = backend.resolve_session(SID, config)
+    assert backend.fetch_status(session, config) == "pending"
+    coordinator.set_status(SID, "running")  # before any stream: only init can tell
+    assert backend.wait_for_change([session], config, 5) is True
+    backend.start_round()
+    assert backend.fetch_status(backend.resolve_session(SID, config), config) == "running"
+    assert backend.wait_for_change([session], config, 0.3) is False
+    assert coordinator.sse_connections == 1

@@ -84,6 +84,8 @@ class ApiBackend:
         self._generation: Generation | None = None
         #: Statuses the Coordinator sent with a session this round, by id, used once.
         self._statuses: dict[str, str] = {}
+        #: The status last answered for each session id (what a wait compares events with).
+        self._answered: dict[str, str] = {}
         self._watcher: Watcher | None = None
 
     def __repr__(self) -> str:
@@ -110,16 +112,18 @@ class ApiBackend:
 
     @hookimpl
     def fetch_status(self, session: Session, config: Config) -> str | None:
-        known = self._statuses.pop(session.session_id or "", None)
-        if known is not None:
-            return known
-        answer = self._session_field(config, session, "status", unknown=(404,))
-        if answer is None:
-            return None
-        path, body = answer
-        status = body.get("status")
-        if not isinstance(status, str) or not status:
-            return self._fail(config, f"GET {path}: unexpected response: 'status' is not a word")
+        status = self._statuses.pop(session.session_id or "", None)
+        if status is None:
+            answer = self._session_field(config, session, "status", unknown=(404,))
+            if answer is None:
+                return None
+            path, body = answer
+            status = body.get("status")
+            if not isinstance(status, str) or not status:
+                reason = f"GET {path}: unexpected response: 'status' is not a word"
+                return self._fail(config, reason)
+        if session.session_id is not None:
+            self._answered[session.session_id] = status
         return status
 
     @hookimpl
@@ -163,7 +167,8 @@ class ApiBackend:
             return None
         if any(s.backend != NAME or s.session_id is None for s in sessions):
             return None
-        return self._watch(config).wait([s.session_id for s in sessions], timeout)
+        statuses = {s.session_id: self._answered.get(s.session_id) for s in sessions}
+        return self._watch(config).wait(statuses, timeout)
 
     def _watch(self, config: Config) -> Watcher:
         """The watcher of this command's waits, made on first use (imports the stream code)."""

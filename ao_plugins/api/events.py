@@ -24,7 +24,7 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,13 +210,19 @@ class Watcher:
         #: The last status each session was seen with; None once it was deleted.
         self._seen: dict[str, str | None] = {}
 
-    def wait(self, ids: Collection[str], timeout: float) -> bool | None:
-        """True as soon as one of ``ids`` may have changed, False after ``timeout`` seconds
-        without a change, None when the stream cannot be used (for the rest of the command).
+    def wait(self, statuses: Mapping[str, str | None], timeout: float) -> bool | None:
+        """True as soon as one of the sessions may have changed, False after ``timeout``
+        seconds without a change, None when the stream cannot be used (for the rest of the
+        command).
+
+        ``statuses``: the status the commands last saw for each watched session id (None:
+        unknown); a frame is a change when it says otherwise, so a change that happened
+        before the stream's ``init`` is not missed.
         """
-        if self.gave_up or not ids:
+        if self.gave_up or not statuses:
             return None
-        wanted = set(ids)
+        wanted = set(statuses)
+        self._seen.update({i: status for i, status in statuses.items() if status})
         end = time.monotonic() + deadline.remaining(timeout)
         while True:
             stream = self._stream_for(wanted, end)
