@@ -10,15 +10,16 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pluggy
 
-from ao_core import console, interrupts, waiting
+from ao_core import answers, console, interrupts, waiting
 from ao_core.config import DEBUG, Config
 from ao_core.errors import AoError, Terminated, TimedOut, UsageError
 from ao_core.manager import get_plugin_manager
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
+from ao_core.text import printable
 
 #: The exit status of a wait that timed out, as timeout(1) gives.
 TIMED_OUT = 124
@@ -63,6 +64,22 @@ class Context:
             for session in sessions or ():
                 seen.setdefault(session.name, session)
         return list(seen.values())
+
+    def with_statuses(self, sessions: list[Session]) -> list[Session]:
+        """``sessions`` with their status filled in: a backend that listed a session
+        without its status is asked for it (that backend only, once per session)."""
+        callers: dict[str, pluggy.HookCaller] = {}
+        filled = []
+        for session in sessions:
+            if session.status is None:
+                backend = session.backend or ""
+                if backend not in callers:
+                    others = [p for n, p in self.pm.list_name_plugin() if n != backend]
+                    callers[backend] = self.pm.subset_hook_caller("fetch_status", others)
+                status = callers[backend](session=session, config=self.config)
+                session = replace(session, status=status or NOT_EXISTENT)
+            filled.append(session)
+        return filled
 
     def delete(self, session: Session) -> bool:
         """Delete ``session`` from every backend that has it; True if any did."""
@@ -128,14 +145,18 @@ def run(
 ) -> int:
     """Parse ``argv`` and run ``command``; every failure becomes one line and an exit status.
 
-    A traceback is shown only when ``AGENT_ORCHESTRATOR_DEBUG`` is set.
+    A traceback is shown only when ``AGENT_ORCHESTRATOR_DEBUG`` is set. With ``--json``
+    an error is also one JSON document on stdout (``{"name", "error": {"code",
+    "message"}}``), so a program never has to read stderr.
     """
     args = parser.parse_args(argv)
     try:
         return command(args)
     except AoError as exc:
         _debug_traceback()
-        console.error(str(exc))
+        console.error(printable(str(exc)))
+        if getattr(args, "json", False):
+            console.emit(answers.error_document(exc))
         return exit_status(exc)
     except (KeyboardInterrupt, Terminated) as exc:
         return exit_status(exc)
