@@ -139,8 +139,9 @@ def test_a_changed_help_string_makes_the_pages_stale(
 
     gen.write_pages(tmp_path, pages)
     options = section(man_text(tmp_path / "ao-status.1"), "OPTIONS")
-    assert '--json print {"name", "status", "backend"} as JSON (changed)' in " ".join(
-        words(options)
+    assert (
+        'for several names); "reason" says why a failed session failed, when known (changed)'
+        in " ".join(words(options))
     )
 
 
@@ -174,7 +175,7 @@ def test_a_variable_missing_from_environment_stops_generation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     new = Setting("AGENT_ORCHESTRATOR_NEW_SETTING", None, "A setting nobody documented.")
-    monkeypatch.setattr(gen, "all_settings", lambda: [new])
+    monkeypatch.setattr(gen.manager, "all_settings", lambda: [new])
     monkeypatch.setattr(gen, "environment_section", lambda: "")
     with pytest.raises(ValueError, match="AGENT_ORCHESTRATOR_NEW_SETTING"):
         gen.render("ao-status")

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from argparse_manpage.manpage import Manpage
 
-from ao_core import config, manager, waiting
+from ao_core import config, manager
 from ao_core.commands import COMMANDS
-from ao_core.settings import Setting, declared
+from ao_core.settings import Setting
 from ao_core.version import DISTRIBUTION, RELEASE_DATE, __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,19 +47,10 @@ def roff_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("-", "\\-")
 
 
-def all_settings() -> list[Setting]:
-    """Every setting the commands read: the core's, then each built-in backend's."""
-    found = [*config.CORE_SETTINGS[:2], waiting.WAIT_TIMEOUT, *config.CORE_SETTINGS[2:]]
-    for target in manager.BUILTIN_BACKENDS.values():
-        module, _, attribute = target.partition(":")
-        found += declared(getattr(importlib.import_module(module), attribute))
-    return found
-
-
 def environment_section() -> str:
     """The ENVIRONMENT entries, one per variable, from the settings' own declarations."""
     lines = []
-    for setting in all_settings():
+    for setting in manager.all_settings():
         lines += [
             ".TP",
             f".B {roff_escape(setting.variable)}",
@@ -158,7 +149,7 @@ def render_parser(command: str, parser: argparse.ArgumentParser) -> str:
 def check_environment(command: str, page: str) -> None:
     """Fail when a variable the code reads is missing from the page's ENVIRONMENT section."""
     environment = page.split(".SH ENVIRONMENT", 1)[-1].split("\n.SH ", 1)[0]
-    read = sorted(v for setting in all_settings() for v in setting.variables)
+    read = sorted(v for setting in manager.all_settings() for v in setting.variables)
     missing = [name for name in read if roff_escape(name) not in environment]
     if missing:
         raise ValueError(
