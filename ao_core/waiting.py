@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import time
@@ -89,9 +90,18 @@ def wait_until_done(
     return value, status, False
 
 
+def live_terminal() -> bool:
+    """Whether stderr can show a live line: a terminal, and ``TERM`` set and not ``dumb``.
+
+    The line is redrawn with ``\\r`` and ``ESC[K``; a dumb terminal (an editor's shell
+    buffer, ``TERM=dumb``) or one that names no type would show those codes as garbage.
+    """
+    return sys.stderr.isatty() and os.environ.get("TERM", "") not in ("", "dumb")
+
+
 def progress_line(name: str) -> Callable[[str, float], None] | None:
-    """A live ``NAME: status, 12s`` line on stderr when it is a terminal, else None."""
-    if not sys.stderr.isatty():
+    """A live ``NAME: status, 12s`` line on stderr when it is a live terminal, else None."""
+    if not live_terminal():
         return None
 
     def show(status: str, elapsed: float) -> None:
