@@ -52,3 +52,7 @@ def clean(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(clean, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -48,3 +48,7 @@ def get_result(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(get_result, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

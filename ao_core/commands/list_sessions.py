@@ -63,3 +63,7 @@ def list_sessions(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(list_sessions, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -85,3 +85,7 @@ def plugins(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(plugins, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -37,3 +37,7 @@ def status(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(status, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
