@@ -17,6 +17,10 @@ from ao_core.plugins import get_plugin_manager
 from ao_core.session import NOT_EXISTENT, Session, validate_name
 from ao_core.version import __version__
 
+#: The name a command runs under when ``ao`` runs it (``ao status``), for its usage line
+#: and errors; None: its parser's own. Set only by :mod:`ao_core.commands.ao`.
+RUN_AS: str | None = None
+
 EPILOG_BACKENDS = (
     "Backends are asked in order: the Agent Session Manager API first, then third-party "
     "backends, then the backup files; the first that knows the session answers."
@@ -116,6 +120,8 @@ def run(
 
     A traceback is shown only when ``AGENT_ORCHESTRATOR_DEBUG`` is set.
     """
+    if RUN_AS is not None:
+        parser.prog = RUN_AS
     args = parser.parse_args(argv)
     try:
         return command(args)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import BIN_DIR, clean_environ
 
-from ao_core.commands import COMMANDS
+from ao_core import cli
+from ao_core.commands import COMMANDS, status
 from ao_core.commands import ao as ao_command
 from ao_core.version import __version__
 
@@ -169,3 +170,13 @@ def test_python_m_runs_each_command_module(command, tmp_path) -> None:
     )
     assert proc.returncode == 0 and proc.stdout.startswith(f"usage: {command} [-h]")
     assert proc.stdout == installed.stdout
+
+
+def test_in_one_process_the_ao_name_ends_with_the_command(capsys) -> None:
+    """After ``ao status`` (here a usage error), ``ao-status`` is itself again."""
+    for main, usage in ((ao_command.main, "usage: ao status"), (status.main, "usage: ao-status")):
+        with pytest.raises(SystemExit) as stopped:
+            main(["status"] if main is ao_command.main else [])
+        assert stopped.value.code == 2
+        assert capsys.readouterr().err.startswith(usage)
+        assert cli.RUN_AS is None

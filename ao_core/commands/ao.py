@@ -6,9 +6,8 @@ and prints and exits exactly as it does. Only ``ao --help``, a usage error of ``
 itself, the man page and the completions build the whole parser, which imports every
 command module.
 
-A command module offers ``parser()`` and ``main(argv)``, and ``main`` runs the function
-named after the module (``status.status``, ``get_result.get_result``) through
-:func:`ao_core.cli.run`; ``ao`` runs that same function with the renamed parser.
+A command module offers ``parser()`` and ``main(argv)``; ``ao`` calls that ``main`` with
+:data:`ao_core.cli.RUN_AS` set, which :func:`ao_core.cli.run` gives the parser as its name.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import argparse
 import importlib
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import ModuleType
 
 from ao_core import cli
@@ -69,11 +68,6 @@ def scripts() -> dict[str, str]:
     return {PROG: "ao_core.commands.ao", **COMMANDS}
 
 
-def command_function(module: ModuleType) -> Callable[[argparse.Namespace], int]:
-    """The function a command module's ``main`` runs: the one named after the module."""
-    return getattr(module, module.__name__.rpartition(".")[2])
-
-
 def command_parser(name: str) -> tuple[ModuleType, argparse.ArgumentParser]:
     """Subcommand ``name``'s module, and its parser renamed ``ao NAME``."""
     module = importlib.import_module(SUBCOMMANDS[name])
@@ -112,9 +106,13 @@ def parser(*, options: bool = True) -> argparse.ArgumentParser:
 
 
 def run(name: str, argv: Sequence[str]) -> int:
-    """Run subcommand ``name`` with ``argv``, as its ``ao-NAME`` command would."""
-    module, own = command_parser(name)
-    return cli.run(command_function(module), own, argv)
+    """Run subcommand ``name`` with ``argv``: its command's own ``main``, named ``ao NAME``."""
+    module = importlib.import_module(SUBCOMMANDS[name])
+    cli.RUN_AS = f"{PROG} {name}"
+    try:
+        return module.main(argv)
+    finally:
+        cli.RUN_AS = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
