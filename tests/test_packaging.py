@@ -2,7 +2,8 @@
 
 The wheel is built once (``built_wheel``); the venv once per module: ``python -m venv
 --without-pip``, then this environment's pip installs the wheel into it (``pip --python``,
-offline, no dependencies) and a .pth file lends it this environment's pluggy and requests.
+offline, no dependencies), then a .pth file lends it this environment's pluggy and
+requests.
 Then: the console scripts run, the man pages and completions are under the venv's
 ``share/``, the licence is in the dist-info, ``py.typed`` in the package, and each shell
 completes from the installed files when told where the venv is.
@@ -77,17 +78,20 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
             check=True, capture_output=True, text=True, timeout=60,
         ).stdout.strip()
     )  # fmt: skip
-    lent = {
-        str(Path(importlib.util.find_spec(name).origin).resolve().parent.parent)
-        for name in DEPENDENCIES
-    }
-    (site / "ao-test-dependencies.pth").write_text("\n".join(sorted(lent)) + "\n")
     installed = subprocess.run(
         [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps",
          "--no-index", "--disable-pip-version-check", wheel],
         capture_output=True, text=True, timeout=300, env=clean_environ(PIP_NO_INPUT="1"),
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
+    # Lent after installing: the directory may hold this project too (a non-editable
+    # install, as in CI), which pip would take as already installed. At run time the
+    # venv's own site-packages comes first (test_the_venv_runs_the_wheels_code).
+    lent = {
+        str(Path(importlib.util.find_spec(name).origin).resolve().parent.parent)
+        for name in DEPENDENCIES
+    }
+    (site / "ao-test-dependencies.pth").write_text("\n".join(sorted(lent)) + "\n")
     dist_info = site / f"{DISTRIBUTION.replace('-', '_')}-{__version__}.dist-info"
     return Venv(root, root / "bin", site, dist_info)
 
