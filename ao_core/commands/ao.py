@@ -17,7 +17,6 @@ import importlib
 import re
 import sys
 from collections.abc import Sequence
-from types import ModuleType
 
 from ao_core import cli
 from ao_core.commands import COMMANDS
@@ -68,12 +67,11 @@ def scripts() -> dict[str, str]:
     return {PROG: "ao_core.commands.ao", **COMMANDS}
 
 
-def command_parser(name: str) -> tuple[ModuleType, argparse.ArgumentParser]:
-    """Subcommand ``name``'s module, and its parser renamed ``ao NAME``."""
-    module = importlib.import_module(SUBCOMMANDS[name])
-    own = module.parser()
+def command_parser(name: str) -> argparse.ArgumentParser:
+    """Subcommand ``name``'s parser (its command's own), renamed ``ao NAME``."""
+    own = importlib.import_module(SUBCOMMANDS[name]).parser()
     own.prog = f"{PROG} {name}"
-    return module, own
+    return own
 
 
 def parser(*, options: bool = True) -> argparse.ArgumentParser:
@@ -94,7 +92,7 @@ def parser(*, options: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = p.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
     for name in SUBCOMMANDS:
-        _, own = command_parser(name)
+        own = command_parser(name)
         if options:
             details = {"description": own.description, "epilog": own.epilog, "parents": [own]}
         else:
@@ -116,6 +114,7 @@ def run(name: str, argv: Sequence[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ao`` with ``argv`` (default: the command line); return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
         return run(args[0], args[1:])
