@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -225,11 +226,11 @@ def render(prog: str, shell: str) -> str:
         parser = annotate(importlib.import_module(ao_command.scripts()[prog]).parser())
         text = shtab.complete(parser, shell)
     if shell == "zsh":
-        # shtab writes a positional that takes any number of words (ao-clean's NAME...) as
-        # "(*)::...", which zsh reads as one optional word: the second NAME would not
-        # complete. "(-)*:..." is a rest argument (and, as shtab needs, still starts with a
-        # marker); the cost: no options are offered after the first NAME.
-        text = text.replace('"(*)::', '"(-)*:')
+        # shtab writes a positional that takes several words (ao-clean's NAME...) as
+        # "(*)::..." (nargs "*") or "(*):..." ("+"), which zsh reads as one word: the
+        # second NAME would not complete. "(-)*:..." is a rest argument (and, as shtab
+        # needs, still starts with a marker); the cost: no options after the first NAME.
+        text = re.sub(r'"\(\*\)::?', '"(-)*:', text)
     first, _, rest = text.partition("\n")
     if not first.startswith("#compdef"):  # zsh's first line must stay first
         first, rest = "", text
