@@ -34,6 +34,10 @@ EXIT_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (BrokenPipeError, 141),
 )
 
+#: The name a command runs under when ``ao`` runs it (``ao status``), for its usage line
+#: and errors; None: its parser's own. Set only by :mod:`ao_core.commands.ao`.
+RUN_AS: str | None = None
+
 
 def exit_status(exc: BaseException) -> int:
     """The exit status a command ends with when ``exc`` stops it (1 for the unexpected)."""
@@ -149,6 +153,8 @@ def run(
     an error is also one JSON document on stdout (``{"name", "error": {"code",
     "message"}}``), so a program never has to read stderr.
     """
+    if RUN_AS is not None:
+        parser.prog = RUN_AS
     args = parser.parse_args(argv)
     try:
         return command(args)
