@@ -18,7 +18,10 @@ bounded and no file can take a command down:
 - The last line of a ``.jsonl`` is found by reading blocks backwards from the end, so the
   cost grows with that line only; a last line longer than :data:`LAST_LINE_LIMIT` is not
   read (``running``). A ``.meta.json`` larger than :data:`META_LIMIT`, or whose JSON
-  cannot be parsed (nested too deep included), leaves the metadata unknown.
+  cannot be parsed (nested too deep included), leaves the metadata unknown. Such a file
+  spoils only its own session: listing and ``ao-clean --all`` go on with the others.
+  ``MemoryError`` is not caught: it is the process's state, not a file's, and the limits
+  already bound what is read.
 - Permission denied (on the directory, a meta file or a log) is a :class:`StorageError`:
   the store is there but unreadable, and ``running`` or ``not_existent`` would mislead.
 """
@@ -80,8 +83,9 @@ class FileBackend:
 
     @hookimpl
     def resolve_session(self, name: str, config: Config) -> Session | None:
-        meta_path = _path(config, name, META_SUFFIX)
-        meta = None if meta_path is None else _read_meta(meta_path)
+        if not _exists(config, name):
+            return None
+        meta = _read_meta(_path(config, name, META_SUFFIX))
         return None if meta is None else _session(name, meta)
 
     @hookimpl
@@ -108,7 +112,7 @@ class FileBackend:
                 metas = sorted(
                     (entry.name[: -len(META_SUFFIX)], entry.path)
                     for entry in entries
-                    if entry.name.endswith(META_SUFFIX)
+                    if entry.name.endswith(META_SUFFIX) and _is_file(entry)
                 )
         except FileNotFoundError:
             return []
@@ -261,6 +265,18 @@ def _exists(config: Config, name: str) -> bool:
     meta_path = _path(config, name, META_SUFFIX)
     st = None if meta_path is None else _stat(meta_path)
     return st is not None and stat.S_ISREG(st.st_mode)
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    """Whether a directory entry is a regular file; usually answered without a system call.
+
+    A cheap first sort, so special files are not even opened; :func:`_open_regular`
+    still decides on what it opened.
+    """
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _stat(path: str | Path) -> os.stat_result | None:
