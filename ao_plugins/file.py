@@ -355,7 +355,7 @@ def _read_meta(path: str | Path) -> dict | None:
 def _check_searchable(directory: Path) -> None:
     """Raise :class:`StorageError` when nothing in ``directory`` can be reached at all."""
     try:
-        os.stat(directory / ".")
+        os.stat(os.path.join(directory, "."))  # pathlib would drop the "."
     except PermissionError as exc:
         raise StorageError(
             f"Cannot read sessions directory {directory}: {exc.strerror or exc}"
