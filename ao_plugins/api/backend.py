@@ -10,6 +10,7 @@ module knows what the server's answers mean.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from ao_core import Config, Session, console, hookimpl
@@ -20,6 +21,17 @@ from ao_plugins.api.client import Answer, Client, display_url
 NAME = "api"
 #: Path segments that a URL library would treat as "this/parent directory".
 DOT_SEGMENTS = frozenset({"", ".", ".."})
+#: A status the server may report: one word, so it can never forge a line or a colour.
+STATUS_WORD = re.compile(r"[A-Za-z0-9_-]{1,60}")
+
+
+def _key(value: str) -> str:
+    """The API key as given; refused (without showing it) when it is not printable ASCII,
+    which no header can carry and which would only end up in an error message."""
+    if not all(" " <= c <= "~" for c in value):
+        raise ValueError("printable ASCII (no control characters)")
+    return value
+
 
 URL = Setting(
     "AGENT_ORCHESTRATOR_SESSION_MANAGER_URL",
@@ -38,6 +50,7 @@ API_KEY = Setting(
     "AGENT_ORCHESTRATOR_API_KEY",
     None,
     "Sent to the API as Authorization: Bearer KEY.",
+    parse=_key,
     secret=True,
     default_text="unset, no such header",
 )
@@ -80,7 +93,7 @@ class ApiBackend:
         if answer is None:
             return None
         path, status = answer
-        if not isinstance(status, str) or not status:
+        if not isinstance(status, str) or not STATUS_WORD.fullmatch(status):
             return self._fail(config, f"GET {path}: unexpected response: 'status' is not a word")
         return status
 
