@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -16,7 +15,7 @@ import pluggy
 
 from ao_core import answers, console, interrupts, waiting
 from ao_core.config import DEBUG, Config
-from ao_core.errors import AoError, Terminated, TimedOut, UsageError
+from ao_core.errors import AoError, OutputLost, Terminated, TimedOut, UsageError
 from ao_core.manager import get_plugin_manager
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
 from ao_core.text import printable
@@ -28,6 +27,7 @@ TIMED_OUT = 124
 EXIT_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (UsageError, 2),
     (TimedOut, TIMED_OUT),
+    (OutputLost, 1),
     (AoError, 1),
     (KeyboardInterrupt, 130),
     (Terminated, 143),
@@ -151,24 +151,35 @@ def run(
 
     A traceback is shown only when ``AGENT_ORCHESTRATOR_DEBUG`` is set. With ``--json``
     an error is also one JSON document on stdout (``{"name", "error": {"code",
-    "message"}}``), so a program never has to read stderr.
+    "message"}}``), so a program never has to read stderr. An answer that cannot be
+    written (stdout closed or full) is an error too, not a silent success.
     """
+    _hold_standard_fds()
     if RUN_AS is not None:
         parser.prog = RUN_AS
     args = parser.parse_args(argv)
     try:
-        return command(args)
+        status = command(args)
+        console.flush()
+        return status
+    except OutputLost as exc:
+        console.discard_stdout()
+        console.error(str(exc))
+        return exit_status(exc)
     except AoError as exc:
         _debug_traceback()
         console.error(printable(str(exc)))
         if getattr(args, "json", False):
-            console.emit(answers.error_document(exc))
+            try:
+                console.emit(answers.error_document(exc))
+            except (OutputLost, BrokenPipeError):
+                console.discard_stdout()  # the error is on stderr; its status stands
         return exit_status(exc)
     except (KeyboardInterrupt, Terminated) as exc:
         return exit_status(exc)
     except BrokenPipeError as exc:
         # The reader went away (`ao-list-sessions | head -1`): stop quietly.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        console.discard_stdout()
         return exit_status(exc)
     except Exception as exc:
         _debug_traceback()
@@ -176,6 +187,21 @@ def run(
             f"unexpected {type(exc).__name__}: {exc} (set AGENT_ORCHESTRATOR_DEBUG=1 for details)"
         )
         return exit_status(exc)
+
+
+def _hold_standard_fds() -> None:
+    """Open ``/dev/null`` on any of file descriptors 0, 1, 2 the command was started
+    without (``>&-``), so no file opened later (a session file) takes that number and
+    gets written by whatever writes to it. ``sys.stdout`` stays None: answers still fail.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
 
 
 def _debug_traceback() -> None:

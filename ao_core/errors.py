@@ -96,3 +96,10 @@ class ServerFailure(Exception):
 
 class Terminated(BaseException):
     """SIGTERM arrived while the command was waiting or working through several sessions."""
+
+
+class OutputLost(AoError):
+    """The answer could not be written (stdout closed, full, failing): the command failed
+    even though it found the answer. A reader that went away is not this (exit 141)."""
+
+    code = "output_lost"
