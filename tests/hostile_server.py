@@ -201,8 +201,8 @@ def _read_request(conn: socket.socket, closed: threading.Event) -> Request | Non
     return Request(method.upper(), path, query, headers, closed)
 
 
-def _head(status: int, headers: dict[str, str]) -> bytes:
-    reason = REASONS.get(status, "Unknown")
+def _head(status: int, headers: dict[str, str], reason: str | None = None) -> bytes:
+    reason = REASONS.get(status, "Unknown") if reason is None else reason
     lines = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers.items())]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
@@ -224,8 +224,10 @@ def answer(
     status: int = 200,
     content_type: str = "application/json",
     headers: dict[str, str] | None = None,
+    reason: str | None = None,
 ) -> Behaviour:
-    """A complete answer at once: ``body`` (bytes, text, or anything JSON can dump)."""
+    """A complete answer at once: ``body`` (bytes, text, or anything JSON can dump), with
+    the status line's ``reason`` phrase when given (anything: it is what a server says)."""
     data = _body_bytes(body)
 
     def behave(conn: socket.socket, request: Request) -> None:
@@ -235,7 +237,7 @@ def answer(
             "Connection": "close",
             **(headers or {}),
         }
-        conn.sendall(_head(status, head) + data)
+        conn.sendall(_head(status, head, reason) + data)
 
     return behave
 

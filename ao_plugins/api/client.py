@@ -54,6 +54,9 @@ CHUNK = 64 * 1024
 #: The encodings asked for (and the only ones decoded): ``requests`` would also offer
 #: ``br`` or ``zstd`` when their packages happen to be installed.
 ACCEPT_ENCODING = "gzip, deflate"
+#: Secrets shorter than this are not replaced where they stand alone (a key ``1`` would
+#: turn every ``HTTP 401`` into nonsense); in a URL any user info is hidden.
+MIN_SCRUBBED = 4
 #: A URL (or anything up to the last ``@`` after its ``//``) in a library's message.
 USERINFO_IN_TEXT = re.compile(r"//[^\s'\"<>]*@")
 
@@ -163,14 +166,19 @@ class Client:
         if reply.status != 200:
             if reply.status in expected:
                 return Answer(reply.status, _lenient_json(reply.body))
-            raise ServerFailure(f"{where}: {self._http_reason(reply)}")
+            raise self._failure(f"{where}: {self._http_reason(reply)}")
         body = _json(reply.body)
         if body is _NOT_JSON:
             kind = _printable(reply.content_type)[:60] or "no content type"
-            raise ServerFailure(f"{where}: the response is not JSON ({kind})")
+            raise self._failure(f"{where}: the response is not JSON ({kind})")
         if not isinstance(body, dict):
-            raise ServerFailure(f"{where}: unexpected response: not a JSON object")
+            raise self._failure(f"{where}: unexpected response: not a JSON object")
         return Answer(200, body)
+
+    def _failure(self, reason: str) -> ServerFailure:
+        """The failure to raise for ``reason``: secrets hidden whoever wrote the text (a
+        server may echo the key in its reason phrase)."""
+        return ServerFailure(self.scrub(reason))
 
     def _budget(self) -> float:
         """How long the next exchange may take: the timeout, capped by the ``--wait``
@@ -191,7 +199,7 @@ class Client:
         """Run one exchange in a worker thread and wait for it at most the budget."""
         budget = self._budget()
         if budget <= 0:
-            raise ServerFailure("no answer before the --wait timeout")
+            raise self._failure("no answer before the --wait timeout")
         http = self._session()
         exchange = _Exchange()
         worker = threading.Thread(
@@ -205,9 +213,9 @@ class Client:
         if worker.is_alive():
             exchange.abandon()
             self._http = None  # the abandoned worker may still hold the old pool
-            raise ServerFailure(f"no answer within {_seconds(budget)} s")
+            raise self._failure(f"no answer within {_seconds(budget)} s")
         if exchange.reply is None:
-            raise ServerFailure(exchange.failure or "cannot send the request")
+            raise self._failure(exchange.failure or "cannot send the request")
         return exchange.reply
 
     def _session(self) -> requests.Session:
@@ -472,7 +480,7 @@ def _secrets_of(url: str, key: str | None) -> list[str]:
     if userinfo:
         password = userinfo.partition(":")[2]
         found.update({userinfo, unquote(userinfo), password, unquote(password)})
-    return sorted((s for s in found if s), key=len, reverse=True)
+    return sorted((s for s in found if len(s) >= MIN_SCRUBBED), key=len, reverse=True)
 
 
 def _userinfo(url: str) -> str:
