@@ -33,7 +33,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ao_core import deadline
@@ -69,17 +69,18 @@ class Answer:
     body: dict[str, Any]
 
 
-@dataclass
 class _Reply:
     """What one exchange brought back: status line, content type, and the decoded body."""
 
-    status: int
-    reason: str
-    content_type: str
-    body: bytes
+    __slots__ = ("status", "reason", "content_type", "body")
+
+    def __init__(self, status: int, reason: str, content_type: str, body: bytes) -> None:
+        self.status = status
+        self.reason = reason
+        self.content_type = content_type
+        self.body = body
 
 
-@dataclass
 class _Exchange:
     """One exchange run by a worker thread: the sockets it uses and how it ended.
 
@@ -87,11 +88,12 @@ class _Exchange:
     later included, so a worker blocked in a read returns at once.
     """
 
-    reply: _Reply | None = None
-    failure: str | None = None
-    _sockets: list[socket.socket] = field(default_factory=list)
-    _abandoned: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self) -> None:
+        self.reply: _Reply | None = None
+        self.failure: str | None = None
+        self._sockets: list[socket.socket] = []
+        self._abandoned = False
+        self._lock = threading.Lock()
 
     def watch(self, sock: socket.socket | None) -> None:
         if sock is None:
