@@ -38,7 +38,7 @@ from hostile_server import (
 from server_fixtures import api_env
 
 from ao_core.errors import ServerFailure
-from ao_plugins.api.client import MAX_RESPONSE_BYTES, Client, display_url
+from ao_plugins.api.client import MAX_JSON_VALUES, MAX_RESPONSE_BYTES, Client, display_url
 
 #: The Session Manager timeout the commands get here, in seconds.
 TIMEOUT = 1
@@ -210,6 +210,38 @@ def test_too_large_answers_fail(ao, on_disk, hostile, behaviour) -> None:
     hostile.route("GET", "/sessions", behaviour())
     outcome = ao("ao-list-sessions", extra_env=settings(hostile.url))
     assert_fell_back(outcome, "ao-list-sessions", hostile.url, TOO_LARGE)
+
+
+def test_a_body_of_too_many_json_values_is_not_parsed(ao, on_disk, hostile) -> None:
+    body = b'{"sessions": [' + b"0," * MAX_JSON_VALUES + b"0]}"
+    hostile.route("GET", "/sessions", answer(body))
+    outcome = ao("ao-list-sessions", extra_env=settings(hostile.url))
+    reason = f"GET /sessions: the response is too large (over {MAX_JSON_VALUES:,} JSON values)"
+    assert_fell_back(outcome, "ao-list-sessions", hostile.url, reason)
+
+
+def test_the_most_json_values_allowed_parse_in_bounded_memory(on_disk, hostile, env) -> None:
+    """Just under both limits, values that cost the most parsed (distinct strings)."""
+    count = MAX_JSON_VALUES - 10
+    size = MAX_RESPONSE_BYTES // count - 3
+    strings = b",".join(b'"%0*d"' % (size, i) for i in range(count))
+    body = b'{"sessions": [' + strings + b"]}"
+    assert len(body) <= MAX_RESPONSE_BYTES
+    hostile.route("GET", "/sessions", answer(body))
+    del strings, body
+    exe = shutil.which("ao-list-sessions", path=str(BIN_DIR))
+    peak, out, err = peak_rss_mib([exe], clean_environ(**{**env, **settings(hostile.url)}))
+    assert out == FROM_FILES["ao-list-sessions"][1]
+    assert "a session without a usable 'session_id' and 'session_name'" in err
+    assert peak < MEMORY_BOUND_MIB
+
+
+def test_ten_thousand_sessions_are_read(ao, backups, hostile) -> None:
+    sessions = [{"session_id": f"id-{i}", "session_name": f"s-{i:05d}"} for i in range(10_000)]
+    hostile.route("GET", "/sessions", answer({"sessions": sessions}))
+    outcome = ao("ao-list-sessions", extra_env=settings(hostile.url))
+    assert (outcome.status, outcome.err) == (0, "")
+    assert len(outcome.out.splitlines()) == 10_000
 
 
 def test_a_gzip_answer_within_the_limit_is_read(ao, on_disk, hostile) -> None:

@@ -14,9 +14,11 @@ What a hostile or broken server cannot do (issue 15):
   then gives up with ``no answer within N s`` and shuts the exchange's sockets down so the
   worker ends too. The one wait not bounded this way is a host name lookup stuck in the C
   library: the command still returns on time, the worker thread is left behind.
-- **Cost more memory than** :data:`MAX_RESPONSE_BYTES`. The body is read in chunks and
-  decoded here (gzip, deflate), each chunk inflated at most to what is left of the limit,
-  so a gzip bomb costs at most the limit before it fails (``the response is too large``).
+- **Cost unbounded memory.** The body is read in chunks and decoded here (gzip,
+  deflate), each chunk inflated at most to what is left of :data:`MAX_RESPONSE_BYTES`, so
+  a gzip bomb costs at most that before it fails (``the response is too large``); and a
+  body of more than :data:`MAX_JSON_VALUES` values is not parsed (tiny JSON values cost
+  far more parsed than sent).
 - **Move a request elsewhere.** Redirects are never followed: a 3xx is a failure.
 - **Make a secret visible.** The API key and whatever is between ``//`` and the last
   ``@`` of the URL are replaced by ``***`` in every reason and debug detail, and no
@@ -45,6 +47,10 @@ if TYPE_CHECKING:
 #: The most bytes an answer may have, on the wire and once decoded. The largest real
 #: answer, the listing of 10,000 sessions, is about 2.5 MB; a result can be megabytes.
 MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+#: The most JSON values (counted as ``,`` ``:`` ``{`` ``[`` anywhere) an answer may hold:
+#: parsed, tiny values cost 50 to 100 times their bytes, so the byte limit alone would let
+#: 32 MiB become gigabytes. 10,000 sessions are about 150,000.
+MAX_JSON_VALUES = 1_000_000
 #: Inside ``--wait``, exchanges may end at most this long after the wait's deadline (so
 #: ``--timeout 0`` still asks once, and a round that began just before the deadline is
 #: not cut short), never longer.
@@ -74,11 +80,16 @@ class _Reply:
 
     __slots__ = ("status", "reason", "content_type", "body")
 
-    def __init__(self, status: int, reason: str, content_type: str, body: bytes) -> None:
+    def __init__(self, status: int, reason: str, content_type: str, body: bytearray) -> None:
         self.status = status
         self.reason = reason
         self.content_type = content_type
         self.body = body
+
+    def take_body(self) -> bytearray:
+        """The body, no longer held here (so parsing it does not keep two copies alive)."""
+        body, self.body = self.body, bytearray()
+        return body
 
 
 class _Exchange:
@@ -169,7 +180,11 @@ class Client:
             if reply.status in expected:
                 return Answer(reply.status, _lenient_json(reply.body))
             raise self._failure(f"{where}: {self._http_reason(reply)}")
-        body = _json(reply.body)
+        if _values(reply.body) > MAX_JSON_VALUES:
+            raise self._failure(
+                f"{where}: the response is too large (over {MAX_JSON_VALUES:,} JSON values)"
+            )
+        body = _json(reply.take_body())
         if body is _NOT_JSON:
             kind = _printable(reply.content_type)[:60] or "no content type"
             raise self._failure(f"{where}: the response is not JSON ({kind})")
@@ -362,7 +377,7 @@ def _read(response: requests.Response, where: str) -> _Reply:
         if raw > MAX_RESPONSE_BYTES:
             raise _Failure(too_large)
         try:
-            body += decode(chunk, MAX_RESPONSE_BYTES - len(body) + 1)
+            decode(chunk, body, MAX_RESPONSE_BYTES)
         except zlib.error:
             raise _Failure(f"{where}: the response is not valid {encoding.strip()}") from None
         if len(body) > MAX_RESPONSE_BYTES:
@@ -372,34 +387,34 @@ def _read(response: requests.Response, where: str) -> _Reply:
         response.status_code,
         response.reason or "",
         headers.get("Content-Type") or "",
-        bytes(body),
+        body,
     )
 
 
-def _decoder(encoding: str) -> Callable[[bytes, int], bytes] | None:
-    """A function inflating successive chunks of a body in ``encoding``, each to at most
-    the given number of bytes; None for an encoding not asked for."""
+def _decoder(encoding: str) -> Callable[[bytes, bytearray, int], None] | None:
+    """A function inflating successive chunks of a body in ``encoding`` onto a bytearray,
+    stopping once it holds more than the given limit (at most :data:`CHUNK` * 16 bytes
+    are inflated at a time); None for an encoding not asked for."""
     name = encoding.strip().lower()
     if name in ("", "identity"):
-        return lambda chunk, room: chunk
+        return lambda chunk, into, limit: into.extend(chunk)
     if name in ("gzip", "x-gzip"):
         wbits = 16 + zlib.MAX_WBITS
     elif name == "deflate":
-        wbits = 0  # zlib header, or ...
+        wbits = zlib.MAX_WBITS  # zlib's format, or else raw deflate (as servers send both)
     else:
         return None
     state = {"d": zlib.decompressobj(wbits), "first": True}
 
-    def decode(chunk: bytes, room: int) -> bytes:
-        out = bytearray()
-        while chunk and len(out) < room:
+    def decode(chunk: bytes, into: bytearray, limit: int) -> None:
+        while chunk and len(into) <= limit:
             d = state["d"]
             try:
-                out += d.decompress(chunk, room - len(out))
+                into += d.decompress(chunk, min(CHUNK * 16, limit + 1 - len(into)))
             except zlib.error:
                 if not (name == "deflate" and state["first"]):
                     raise
-                state["d"] = zlib.decompressobj(-zlib.MAX_WBITS)  # ... raw deflate
+                state["d"] = zlib.decompressobj(-zlib.MAX_WBITS)
                 state["first"] = False
                 continue
             state["first"] = False
@@ -410,7 +425,6 @@ def _decoder(encoding: str) -> Callable[[bytes, int], bytes] | None:
                 state["d"] = zlib.decompressobj(wbits)
             else:
                 chunk = b""
-        return bytes(out)
 
     return decode
 
@@ -419,18 +433,34 @@ def _decoder(encoding: str) -> Callable[[bytes, int], bytes] | None:
 _NOT_JSON = object()
 
 
-def _json(body: bytes) -> object:
+def _json(body: bytearray) -> object:
+    """``body`` parsed (as UTF-8, -16 or -32, as JSON allows); :data:`_NOT_JSON` if it is not.
+
+    The bytes are decoded to text and dropped before parsing, so the peak is the text and
+    what it parses into, not also the bytes. ``body`` is emptied.
+    """
     import json
 
     try:
-        return json.loads(body)
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+    except (UnicodeDecodeError, LookupError):
+        return _NOT_JSON
+    finally:
+        body.clear()
+    try:
+        return json.loads(text)
     except (ValueError, RecursionError):
         return _NOT_JSON
 
 
-def _lenient_json(body: bytes) -> dict[str, Any]:
+def _values(body: bytes | bytearray) -> int:
+    """An upper bound of the number of JSON values in ``body`` (a few ms for 32 MiB)."""
+    return sum(body.count(c) for c in (b",", b":", b"{", b"["))
+
+
+def _lenient_json(body: bytearray) -> dict[str, Any]:
     """The body of an expected non-200 answer as a JSON object; ``{}`` when it is not one."""
-    parsed = _json(body)
+    parsed = _json(body) if _values(body) <= MAX_JSON_VALUES else None
     return parsed if isinstance(parsed, dict) else {}
 
 
