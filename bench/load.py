@@ -21,7 +21,8 @@ A **wrong answer** is any command whose outcome is not one its session allows:
 - a churned session (it may be created, running, finished or gone at any moment):
   ``ao-status`` prints ``running``, ``finished`` or ``not_existent`` (exit 0);
   ``ao-get-result`` prints its own result (exit 0) or fails with the does-not-exist,
-  still-running or no-result error (exit 1);
+  still-running or no-result error (exit 1: ``is finished but has no result`` when it
+  was deleted between its status and its result);
 - ``ao-list-sessions``: exit 0, every stable session listed exactly once, every line
   ``NAME (session-id: ID, project-dir: DIR)``;
 - and for every command: no traceback, nothing on stderr but the one expected error line.
@@ -159,7 +160,7 @@ def judge(argv: list[str], code: int, out: str, err: str) -> str | None:
         f"Error: Session '{name}' is still running. "
         "Wait for completion or check status with ao-status."
     )
-    no_result = f"Error: Session '{name}' has no result"
+    no_result = (f"Error: Session '{name}' has no result", f"Error: Session '{name}' is ")
     if name.startswith("done-"):
         expected = {"ao-status": "finished\n", "ao-get-result": result_of(name) + "\n"}
         ok = (code, out, errors) == (0, expected[command], [])
@@ -174,7 +175,12 @@ def judge(argv: list[str], code: int, out: str, err: str) -> str | None:
         right = (code, out, errors) == (0, result_of(name) + "\n", [])
         failed = code == 1 and out == "" and len(errors) == 1
         ok = right or (
-            failed and (errors[0] in (exists, running) or errors[0].startswith(no_result))
+            failed
+            and (
+                errors[0] in (exists, running)
+                or errors[0].startswith(no_result[0])
+                or (errors[0].startswith(no_result[1]) and errors[0].endswith("has no result"))
+            )
         )
     return None if ok else f"exit {code}, out {out[:80]!r}, err {err[:160]!r}"
 
