@@ -341,12 +341,9 @@ def test_a_sixty_character_status_is_a_word(ao, on_disk, hostile) -> None:
     assert (outcome.status, outcome.out, outcome.err) == (0, "A-z_9" * 12 + "\n", "")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="control characters in printed session fields: the core's part of #15"
-)
 def test_forged_lines_in_a_listing_are_not_printed(ao, backups, hostile) -> None:
-    """For the core's sanitising (not this branch): names and project dirs carrying line
-    breaks and escape sequences must not forge lines or colours."""
+    """The core's sanitising, against the hostile server: names and project dirs carrying
+    line breaks and escape sequences forge no line and no colour."""
     hostile.route("GET", "/sessions", answer(hostile_sessions(3)))
     outcome = ao("ao-list-sessions", extra_env=settings(hostile.url))
     assert outcome.status == 0
