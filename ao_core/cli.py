@@ -18,7 +18,6 @@ from ao_core.config import DEBUG, Config
 from ao_core.errors import AoError, OutputLost, Terminated, TimedOut, UsageError
 from ao_core.manager import get_plugin_manager
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
-from ao_core.text import printable
 
 #: The exit status of a wait that timed out, as timeout(1) gives.
 TIMED_OUT = 124
@@ -168,7 +167,7 @@ def run(
         return exit_status(exc)
     except AoError as exc:
         _debug_traceback()
-        console.error(printable(str(exc)))
+        console.error(str(exc))
         if getattr(args, "json", False):
             try:
                 console.emit(answers.error_document(exc))

@@ -10,6 +10,7 @@ went away. So:
 - an answer is flushed as soon as it is written, and a failure to write it raises
   :class:`~ao_core.errors.OutputLost` (``cannot write the answer: ...``), except a reader
   that went away, whose :class:`BrokenPipeError` the command ends on quietly;
+- a note (warning, error, trace) is one line: control characters in it are escaped;
 - a note (warning, error, trace, live line, traceback) goes to a real stderr or nowhere:
   never to stdout, where it would break ``--json``; a stderr that cannot be written is
   replaced by ``/dev/null`` so the interpreter's final flush does not fail either.
@@ -22,6 +23,7 @@ import sys
 from typing import TextIO
 
 from ao_core.errors import OutputLost
+from ao_core.text import printable
 
 CLEAR_LINE = "\r\x1b[K"
 
@@ -117,7 +119,7 @@ def traceback() -> None:
 
 def _note(line: str) -> None:
     end_live()
-    _to_stderr(line + "\n")
+    _to_stderr(printable(line) + "\n")
 
 
 def _stdout() -> TextIO:

@@ -14,7 +14,6 @@ backend blocks past ``--timeout``.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -97,7 +96,7 @@ def live_terminal() -> bool:
     The line is redrawn with ``\\r`` and ``ESC[K``; a dumb terminal (an editor's shell
     buffer, ``TERM=dumb``) or one that names no type would show those codes as garbage.
     """
-    return sys.stderr.isatty() and os.environ.get("TERM", "") not in ("", "dumb")
+    return console.stderr_is_terminal() and os.environ.get("TERM", "") not in ("", "dumb")
 
 
 def progress_line(names: list[str]) -> Callable[[Statuses, float], None] | None:

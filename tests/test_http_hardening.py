@@ -543,9 +543,6 @@ def test_no_stderr_in_process_keeps_notes_off_stdout(call, down, monkeypatch) ->
     assert json.loads(outcome.out)["status"] == "finished"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="ao_core/waiting.py:progress_line calls sys.stderr.isatty() on None"
-)
 def test_wait_with_stderr_closed(env, backups) -> None:
     backups.running("busy", session_id="sid")
     wait = [installed("ao-status"), "busy", "--wait", "--timeout", "0.2"]

@@ -57,7 +57,7 @@ def clean(args: argparse.Namespace) -> int:
                 if not args.json:
                     console.emit(_done(record))
             except (NotExistent, SessionBusy, StorageError) as exc:
-                console.error(printable(str(exc)))
+                console.error(str(exc))
                 record = {"name": name, "deleted": False, "error": answers.error_member(exc)}
                 status = 1
             records.append(record)
