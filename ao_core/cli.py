@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pluggy
 
-from ao_core import console, interrupts, waiting
+from ao_core import answers, console, interrupts, waiting
 from ao_core.config import DEBUG, Config
-from ao_core.errors import AoError, Terminated, TimedOut, UsageError
+from ao_core.errors import AoError, OutputLost, Terminated, TimedOut, UsageError
 from ao_core.manager import get_plugin_manager
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
 
@@ -27,11 +26,16 @@ TIMED_OUT = 124
 EXIT_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (UsageError, 2),
     (TimedOut, TIMED_OUT),
+    (OutputLost, 1),
     (AoError, 1),
     (KeyboardInterrupt, 130),
     (Terminated, 143),
     (BrokenPipeError, 141),
 )
+
+#: The name a command runs under when ``ao`` runs it (``ao status``), for its usage line
+#: and errors; None: its parser's own. Set only by :mod:`ao_core.commands.ao`.
+RUN_AS: str | None = None
 
 
 def exit_status(exc: BaseException) -> int:
@@ -63,6 +67,22 @@ class Context:
             for session in sessions or ():
                 seen.setdefault(session.name, session)
         return list(seen.values())
+
+    def with_statuses(self, sessions: list[Session]) -> list[Session]:
+        """``sessions`` with their status filled in: a backend that listed a session
+        without its status is asked for it (that backend only, once per session)."""
+        callers: dict[str, pluggy.HookCaller] = {}
+        filled = []
+        for session in sessions:
+            if session.status is None:
+                backend = session.backend or ""
+                if backend not in callers:
+                    others = [p for n, p in self.pm.list_name_plugin() if n != backend]
+                    callers[backend] = self.pm.subset_hook_caller("fetch_status", others)
+                status = callers[backend](session=session, config=self.config)
+                session = replace(session, status=status or NOT_EXISTENT)
+            filled.append(session)
+        return filled
 
     def delete(self, session: Session) -> bool:
         """Delete ``session`` from every backend that has it; True if any did."""
@@ -128,20 +148,37 @@ def run(
 ) -> int:
     """Parse ``argv`` and run ``command``; every failure becomes one line and an exit status.
 
-    A traceback is shown only when ``AGENT_ORCHESTRATOR_DEBUG`` is set.
+    A traceback is shown only when ``AGENT_ORCHESTRATOR_DEBUG`` is set. With ``--json``
+    an error is also one JSON document on stdout (``{"name", "error": {"code",
+    "message"}}``), so a program never has to read stderr. An answer that cannot be
+    written (stdout closed or full) is an error too, not a silent success.
     """
+    _hold_standard_fds()
+    if RUN_AS is not None:
+        parser.prog = RUN_AS
     args = parser.parse_args(argv)
     try:
-        return command(args)
+        status = command(args)
+        console.flush()
+        return status
+    except OutputLost as exc:
+        console.discard_stdout()
+        console.error(str(exc))
+        return exit_status(exc)
     except AoError as exc:
         _debug_traceback()
         console.error(str(exc))
+        if getattr(args, "json", False):
+            try:
+                console.emit(answers.error_document(exc))
+            except (OutputLost, BrokenPipeError):
+                console.discard_stdout()  # the error is on stderr; its status stands
         return exit_status(exc)
     except (KeyboardInterrupt, Terminated) as exc:
         return exit_status(exc)
     except BrokenPipeError as exc:
         # The reader went away (`ao-list-sessions | head -1`): stop quietly.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        console.discard_stdout()
         return exit_status(exc)
     except Exception as exc:
         _debug_traceback()
@@ -149,6 +186,21 @@ def run(
             f"unexpected {type(exc).__name__}: {exc} (set AGENT_ORCHESTRATOR_DEBUG=1 for details)"
         )
         return exit_status(exc)
+
+
+def _hold_standard_fds() -> None:
+    """Open ``/dev/null`` on any of file descriptors 0, 1, 2 the command was started
+    without (``>&-``), so no file opened later (a session file) takes that number and
+    gets written by whatever writes to it. ``sys.stdout`` stays None: answers still fail.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
 
 
 def _debug_traceback() -> None:

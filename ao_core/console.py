@@ -2,11 +2,28 @@
 
 A live line (the progress of ``--wait`` on a terminal) is cleared before any note is
 printed, so a warning never ends up glued to it.
+
+The streams may be anything the caller gave: closed (``>&-``: Python then sets
+``sys.stdout`` or ``sys.stderr`` to None), full (``>/dev/full``), or a pipe whose reader
+went away. So:
+
+- an answer is flushed as soon as it is written, and a failure to write it raises
+  :class:`~ao_core.errors.OutputLost` (``cannot write the answer: ...``), except a reader
+  that went away, whose :class:`BrokenPipeError` the command ends on quietly;
+- a note (warning, error, trace) is one line: control characters in it are escaped;
+- a note (warning, error, trace, live line, traceback) goes to a real stderr or nowhere:
+  never to stdout, where it would break ``--json``; a stderr that cannot be written is
+  replaced by ``/dev/null`` so the interpreter's final flush does not fail either.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import TextIO
+
+from ao_core.errors import OutputLost
+from ao_core.text import printable
 
 CLEAR_LINE = "\r\x1b[K"
 
@@ -19,44 +36,77 @@ class _LiveLine:
 
 def live(text: str) -> None:
     """Show ``text`` as the live line on stderr, in place of the previous one (terminals only)."""
-    sys.stderr.write(CLEAR_LINE + text)
-    sys.stderr.flush()
+    _to_stderr(CLEAR_LINE + text)
     _LiveLine.shown = True
 
 
 def end_live() -> None:
     """Clear the live line, if one is shown, so whatever follows starts a clean line."""
     if _LiveLine.shown:
-        sys.stderr.write(CLEAR_LINE)
-        sys.stderr.flush()
         _LiveLine.shown = False
+        _to_stderr(CLEAR_LINE)
 
 
 def emit(text: str) -> None:
-    """Print one answer on stdout, replacing what the terminal's encoding cannot show."""
+    """Print one answer on stdout, replacing what the terminal's encoding cannot show.
+
+    Flushed at once, so a lost answer is known here: :class:`OutputLost` (stdout closed
+    or failing), or :class:`BrokenPipeError` (the reader went away).
+    """
+    stream = _stdout()
     try:
-        print(text)
-    except UnicodeEncodeError:
-        encoding = sys.stdout.encoding or "utf-8"
-        print(text.encode(encoding, "backslashreplace").decode(encoding))
+        try:
+            stream.write(text + "\n")
+        except UnicodeEncodeError:
+            encoding = stream.encoding or "utf-8"
+            stream.write(text.encode(encoding, "backslashreplace").decode(encoding) + "\n")
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise OutputLost(f"cannot write the answer: {_why(exc)}") from None
+
+
+def flush() -> None:
+    """Make sure every answer written so far reached stdout (:func:`emit`'s failures)."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise OutputLost(f"cannot write the answer: {_why(exc)}") from None
+
+
+def discard_stdout() -> None:
+    """Send whatever stdout still holds to ``/dev/null`` (after a failure to write it), so
+    the interpreter's last flush at exit cannot fail again."""
+    _discard(sys.stdout)
+
+
+def stderr_is_terminal() -> bool:
+    """True when stderr exists and is a terminal (where a live line may be shown)."""
+    stream = sys.stderr
+    try:
+        return stream is not None and stream.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def warn(message: str) -> None:
     """Print ``Warning: message`` on stderr: something failed, the command goes on."""
-    end_live()
-    print(f"Warning: {message}", file=sys.stderr)
+    _note(f"Warning: {message}")
 
 
 def error(message: str) -> None:
     """Print ``Error: message`` on stderr; the caller decides the exit status."""
-    end_live()
-    print(f"Error: {message}", file=sys.stderr)
+    _note(f"Error: {message}")
 
 
 def trace(message: str) -> None:
     """Print ``Trace: message`` on stderr (AGENT_ORCHESTRATOR_TRACE=1)."""
-    end_live()
-    print(f"Trace: {message}", file=sys.stderr)
+    _note(f"Trace: {message}")
 
 
 def traceback() -> None:
@@ -64,4 +114,53 @@ def traceback() -> None:
     import traceback as tb
 
     end_live()
-    tb.print_exc(file=sys.stderr)
+    _to_stderr(tb.format_exc())
+
+
+def _note(line: str) -> None:
+    end_live()
+    _to_stderr(printable(line) + "\n")
+
+
+def _stdout() -> TextIO:
+    stream = sys.stdout
+    if stream is None:
+        raise OutputLost("cannot write the answer: standard output is closed")
+    return stream
+
+
+def _to_stderr(text: str) -> None:
+    """Write ``text`` on stderr if there is one; drop it (and stderr) if it cannot be written.
+
+    Never stdout: ``print(file=None)`` would put a note there.
+    """
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError):
+        _discard(stream)
+
+
+def _discard(stream: TextIO | None) -> None:
+    """Point ``stream``'s file descriptor at ``/dev/null`` (what it buffers goes there)."""
+    if stream is None:
+        return
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return  # not a real file (a test's capture): nothing will flush it at exit
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    finally:
+        os.close(null)
+
+
+def _why(exc: BaseException) -> str:
+    """An OS error's own words (``No space left on device``), else its message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__

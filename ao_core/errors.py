@@ -10,9 +10,17 @@ from __future__ import annotations
 
 
 class AoError(Exception):
-    """An error shown to the user as one ``Error: ...`` line; ends the command."""
+    """An error shown to the user as one ``Error: ...`` line; ends the command.
+
+    ``name`` is the session the error is about, when there is one (``--json`` answers
+    carry it).
+    """
 
     code = "error"
+
+    def __init__(self, message: str, *, name: str | None = None) -> None:
+        super().__init__(message)
+        self.name = name
 
 
 class UsageError(AoError):
@@ -88,3 +96,10 @@ class ServerFailure(Exception):
 
 class Terminated(BaseException):
     """SIGTERM arrived while the command was waiting or working through several sessions."""
+
+
+class OutputLost(AoError):
+    """The answer could not be written (stdout closed, full, failing): the command failed
+    even though it found the answer. A reader that went away is not this (exit 141)."""
+
+    code = "output_lost"

@@ -20,9 +20,10 @@ from importlib.metadata import entry_points
 import pluggy
 
 from ao_core import console, hookspecs, tracing
-from ao_core.config import Config
+from ao_core.config import CORE_SETTINGS, Config
 from ao_core.errors import UnknownHook, UsageError
 from ao_core.guard import GuardedBackend
+from ao_core.settings import Setting, declared
 from ao_core.text import describe
 from ao_core.version import DISTRIBUTION, __version__
 
@@ -68,6 +69,17 @@ def available_backends() -> dict[str, Backend]:
             console.warn(f"plugin {ep.name!r} from {_dist_name(dist)} ignored: name already taken")
             continue
         found[ep.name] = Backend(ep.name, _dist_name(dist), dist.version if dist else None, ep.load)
+    return found
+
+
+def all_settings() -> list[Setting]:
+    """Every setting the commands read: the core's, then each built-in backend's own
+    (imported for it: for documentation, never on a command's path)."""
+    from ao_core.waiting import WAIT_TIMEOUT
+
+    found = [*CORE_SETTINGS[:2], WAIT_TIMEOUT, *CORE_SETTINGS[2:]]
+    for target in BUILTIN_BACKENDS.values():
+        found += declared(_loader(target)())
     return found
 
 

@@ -51,11 +51,12 @@ def make_parser(
     return parser
 
 
+NAME_HELP = f"session name (1-{MAX_NAME_LENGTH} of A-Z a-z 0-9 _ -)"
+
+
 def add_name_argument(parser: argparse.ArgumentParser) -> None:
     """The positional session name taken by the single-session commands."""
-    parser.add_argument(
-        "name", metavar="NAME", help=f"session name (1-{MAX_NAME_LENGTH} of A-Z a-z 0-9 _ -)"
-    )
+    parser.add_argument("name", metavar="NAME", help=NAME_HELP)
 
 
 def add_wait_options(parser: argparse.ArgumentParser) -> None:

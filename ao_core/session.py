@@ -16,6 +16,8 @@ IN_PROGRESS = frozenset({"pending", "running", "stopping"})
 RESULT_READY = frozenset({"finished", "idle"})
 #: What ``ao-status`` prints for a session no backend knows.
 NOT_EXISTENT = "not_existent"
+#: The status of a run that ended in an error (an SDK error subtype, a failed run).
+FAILED = "failed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,13 +25,30 @@ class Session:
     """One named agent session, as a backend found it.
 
     ``session_id`` is ``None`` while a session is still starting (its id is not known
-    yet); ``backend`` names the plugin that produced the record.
+    yet); ``backend`` names the plugin that produced the record. ``status`` is filled
+    by a backend that learns it with the record anyway (a server's listing), else None.
     """
 
     name: str
     session_id: str | None = None
     project_dir: str | None = None
     backend: str | None = None
+    status: str | None = None
+
+
+class Status(str):
+    """A status word, with why the session ended so when the backend knows (a failed run's
+    ``error_max_turns``, say).
+
+    ``fetch_status`` may return one instead of a plain string; ``--json`` shows the reason.
+    """
+
+    reason: str | None
+
+    def __new__(cls, word: str, reason: str | None = None) -> Status:
+        status = super().__new__(cls, word)
+        status.reason = reason
+        return status
 
 
 class StructuredResult(str):
@@ -48,14 +67,16 @@ def validate_name(name: str) -> str:
     commands' own.
     """
     if not name:
-        raise InvalidName("Session name cannot be empty")
+        raise InvalidName("Session name cannot be empty", name=name)
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidName(
-            f"Session name too long (max {MAX_NAME_LENGTH} characters, got {len(name)})"
+            f"Session name too long (max {MAX_NAME_LENGTH} characters, got {len(name)})",
+            name=name,
         )
     if not NAME_PATTERN.fullmatch(name):
         raise InvalidName(
-            "Session name can only contain alphanumeric characters, dashes, and underscores"
+            "Session name can only contain alphanumeric characters, dashes, and underscores",
+            name=name,
         )
     return name
 

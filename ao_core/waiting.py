@@ -13,7 +13,7 @@ backend blocks past ``--timeout``.
 
 from __future__ import annotations
 
-import sys
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import TypeVar
@@ -90,9 +90,18 @@ def wait_until_settled(
     return statuses, False
 
 
+def live_terminal() -> bool:
+    """Whether stderr can show a live line: a terminal, and ``TERM`` set and not ``dumb``.
+
+    The line is redrawn with ``\\r`` and ``ESC[K``; a dumb terminal (an editor's shell
+    buffer, ``TERM=dumb``) or one that names no type would show those codes as garbage.
+    """
+    return console.stderr_is_terminal() and os.environ.get("TERM", "") not in ("", "dumb")
+
+
 def progress_line(names: list[str]) -> Callable[[Statuses, float], None] | None:
-    """A live ``NAME: status, 12s`` line on stderr when it is a terminal, else None."""
-    if not sys.stderr.isatty():
+    """A live ``NAME: status, 12s`` line on stderr when it is a live terminal, else None."""
+    if not live_terminal():
         return None
 
     def show(statuses: Statuses, elapsed: float) -> None:

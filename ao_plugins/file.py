@@ -2,60 +2,113 @@
 
 Each session is a pair in the sessions directory: ``NAME.meta.json`` (metadata) and
 ``NAME.jsonl`` (the run's messages, one JSON object per line, the final one being the
-agent SDK's result message). A session exists when its ``.meta.json`` does.
+agent SDK's result message). A session exists when its ``.meta.json`` is a regular file
+(symlinks followed) and NAME is a valid session name.
+
+The directory is written by other processes and may hold anything, so every read is
+bounded and no file can take a command down:
+
+- Only regular files are read. Files are opened with ``O_NONBLOCK`` (a FIFO cannot block
+  the open) and the opened descriptor's ``fstat`` decides, so a file swapped for a special
+  one between a check and the open is still never read. A ``.meta.json`` that is not a
+  regular file (directory, FIFO, device, socket, dangling symlink or symlink loop) is not
+  a session; a ``.jsonl`` that is not one reads like a missing log: ``running``.
+- Files are read with ``os.pread``, never memory-mapped: a file truncated while it is read
+  gives a short read (the session counts as ``running``), not SIGBUS.
+- The last line of a ``.jsonl`` is found by reading blocks backwards from the end, so the
+  cost grows with that line only; a last line longer than :data:`LAST_LINE_LIMIT` is not
+  read (``running``). A ``.meta.json`` larger than :data:`META_LIMIT`, or whose JSON
+  cannot be parsed (nested too deep included), leaves the metadata unknown. Such a file
+  spoils only its own session: listing and ``ao-clean --all`` go on with the others.
+  ``MemoryError`` is not caught: it is the process's state, not a file's, and the limits
+  already bound what is read.
+- Permission denied (on the directory, a meta file or a log) is a :class:`StorageError`:
+  the store is there but unreadable, and ``running`` or ``not_existent`` would mislead.
+  Only a listing goes on past an unreadable meta file (one warning; that session is
+  listed with its metadata unknown), so one such file cannot hide the others.
+- A run that ended with an SDK error subtype (``error_max_turns`` ...) is ``failed``, the
+  word the Agent Coordinator uses for the same thing, with the subtype as its reason.
 """
 
 from __future__ import annotations
 
+import errno
 import json
-import mmap
 import os
+import stat
 from pathlib import Path
 
-from ao_core import Config, Session, SessionFailed, StorageError, hookimpl
-from ao_core.session import is_valid_name
+from ao_core import Config, Session, SessionFailed, StorageError, console, hookimpl
+from ao_core.session import FAILED, Status, is_valid_name
 
 NAME = "file"
 META_SUFFIX = ".meta.json"
 LOG_SUFFIX = ".jsonl"
-#: Every file that belongs to session NAME; deleting a session removes these only.
-SESSION_SUFFIXES = (META_SUFFIX, LOG_SUFFIX, ".meta.json.tmp")
+TMP_SUFFIX = ".meta.json.tmp"
+#: Every file that belongs to session NAME, in the order deleting removes them. The meta
+#: file goes last: a deletion that fails half-way leaves a session that still exists (and
+#: can be deleted later), never a log without its meta file that no command can clean.
+SESSION_SUFFIXES = (LOG_SUFFIX, TMP_SUFFIX, META_SUFFIX)
+
+#: The longest last line of a ``.jsonl`` that is read (64 MiB); a longer one is not read
+#: and the session counts as ``running``. Results of megabytes fit; a runaway or hostile
+#: file (a 1 GB line, a sparse file without a newline) costs bounded time and memory.
+LAST_LINE_LIMIT = 64 * 1024 * 1024
+#: The largest ``.meta.json`` that is read (1 MiB; real ones are a few hundred bytes).
+#: A larger one is not read: the session exists, its metadata is unknown.
+META_LIMIT = 1024 * 1024
+#: The first block read backwards from the end of a ``.jsonl``; each further block is
+#: twice as large, up to :data:`MAX_BLOCK`, so a long line costs few system calls.
+BLOCK = 64 * 1024
+MAX_BLOCK = 4 * 1024 * 1024
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+#: Errors from stat or open that mean "no regular file there": missing, a symlink loop,
+#: or a special file that refuses to be opened.
+_NO_FILE = frozenset(
+    {errno.ENOENT, errno.ENOTDIR, errno.ELOOP, errno.ENXIO, errno.ENODEV, errno.EISDIR}
+)
+
+
+class _Changed(Exception):
+    """The file shrank while it was being read: what was read is not a line of it."""
 
 
 class FileBackend:
     """Reads and deletes backup files; one instance per command.
 
     The instance remembers the last message of each ``.jsonl`` it read (keyed by the
-    file's size and modification time), so status-then-result parses a large result
-    once, and a file that changed is read again.
+    file's identity, size and modification time), so status-then-result parses a large
+    result once, and a file that changed is read again.
     """
 
     def __init__(self) -> None:
-        self._last: dict[Path, tuple[tuple[int, int], dict | None]] = {}
+        self._last: dict[Path, tuple[tuple[int, int, int, int], dict | None]] = {}
 
     @hookimpl
     def resolve_session(self, name: str, config: Config) -> Session | None:
         if not _exists(config, name):
             return None
-        return _session(name, _path(config, name, META_SUFFIX))
+        meta = _read_meta(_path(config, name, META_SUFFIX))
+        return None if meta is None else _session(name, meta)
 
     @hookimpl
     def fetch_status(self, session: Session, config: Config) -> str | None:
-        if not _exists(config, session.name):
+        exists, ended = self._end_of_run(session.name, config)
+        if not exists:
             return None
-        message = self._last_message(_path(config, session.name, LOG_SUFFIX))
-        return "finished" if message is not None and _has_ended(message) else "running"
+        if ended is None:
+            return "running"
+        return Status(FAILED, _failure(ended)) if _is_failure(ended) else "finished"
 
     @hookimpl
     def fetch_result(self, session: Session, config: Config) -> str | None:
-        if not _exists(config, session.name):
+        _, ended = self._end_of_run(session.name, config)
+        if ended is None:
             return None
-        message = self._last_message(_path(config, session.name, LOG_SUFFIX))
-        if message is None or not _has_ended(message):
-            return None
-        if _is_failure(message):
-            raise SessionFailed(f"Session '{session.name}' ended in error: {_failure(message)}")
-        result = message.get("result")
+        if _is_failure(ended):
+            raise SessionFailed(f"Session '{session.name}' ended in error: {_failure(ended)}")
+        result = ended.get("result")
         return result if isinstance(result, str) else None
 
     @hookimpl
@@ -65,7 +118,7 @@ class FileBackend:
                 metas = sorted(
                     (entry.name[: -len(META_SUFFIX)], entry.path)
                     for entry in entries
-                    if entry.name.endswith(META_SUFFIX) and entry.is_file()
+                    if entry.name.endswith(META_SUFFIX) and _is_file(entry)
                 )
         except FileNotFoundError:
             return []
@@ -73,7 +126,19 @@ class FileBackend:
             raise StorageError(
                 f"Cannot read sessions directory {config.sessions_dir}: {exc.strerror or exc}"
             ) from exc
-        return [_session(name, path) for name, path in metas]
+        sessions = []
+        for name, path in metas:
+            if not is_valid_name(name):
+                continue
+            try:
+                meta = _read_meta(path)
+            except StorageError as exc:  # one unreadable file spoils only its own line
+                _check_searchable(config.sessions_dir)
+                console.warn(str(exc))
+                meta = {}
+            if meta is not None:
+                sessions.append(_session(name, meta))
+        return sessions
 
     @hookimpl
     def delete_session(self, session: Session, config: Config) -> bool:
@@ -88,43 +153,119 @@ class FileBackend:
                 raise StorageError(f"Cannot delete {path}: {exc.strerror or exc}") from exc
         return True
 
+    def _end_of_run(self, name: str, config: Config) -> tuple[bool, dict | None]:
+        """Whether session ``name`` exists here, and its run's result message if it ended."""
+        if not _exists(config, name):
+            return False, None
+        message = self._last_message(_path(config, name, LOG_SUFFIX))
+        return True, message if message is not None and _has_ended(message) else None
+
     def _last_message(self, path: Path) -> dict | None:
-        """The last line of a ``.jsonl`` as a JSON object; None if missing, empty or partial."""
-        try:
-            st = path.stat()
-        except OSError:
+        """The last line of a ``.jsonl`` as a JSON object.
+
+        None when the log is missing, not a regular file, empty, or its last line is
+        partial, not an object, longer than :data:`LAST_LINE_LIMIT` or shrank while read.
+        """
+        st = _stat(path)
+        if st is None or not stat.S_ISREG(st.st_mode):
             return None
-        key = (st.st_size, st.st_mtime_ns)
         cached = self._last.get(path)
-        if cached is not None and cached[0] == key:
+        if cached is not None and cached[0] == _key(st):
             return cached[1]
+        opened = _open_regular(path)
+        if opened is None:
+            return None
+        fd, st = opened
         try:
-            line = last_line(path)
-            message = json.loads(line.decode("utf-8")) if line else None
-        except (OSError, ValueError):
-            message = None
-        if not isinstance(message, dict):
-            message = None
-        self._last[path] = (key, message)
+            line = _read_last_line(fd, st.st_size, path)
+        except _Changed:
+            return None
+        finally:
+            os.close(fd)
+        message = _parse_line(line) if line else None
+        self._last[path] = (_key(st), message)
         return message
 
 
-def last_line(path: Path) -> bytes:
-    """The last non-empty line of a file.
+def last_line(path: str | Path) -> bytes | None:
+    """The last non-empty line of a regular file (``b""`` if it has none).
 
-    The file is mapped, not read: the search for the line's start runs backwards from
-    the end, so the cost grows with the length of that line only, never with the size
-    of the file, and the line is copied once.
+    None when ``path`` is missing or not a regular file, when the line is longer than
+    :data:`LAST_LINE_LIMIT`, or when the file shrank while it was read. Blocks are read
+    backwards from the end, so the cost grows with the length of that line only, never
+    with the size of the file. Raises :class:`StorageError` on permission denied.
     """
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            return b""
-        with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as view:
-            end = size
-            while end > 0 and view[end - 1] in b"\r\n":
-                end -= 1
-            return view[view.rfind(b"\n", 0, end) + 1 : end]
+    opened = _open_regular(Path(path))
+    if opened is None:
+        return None
+    fd, st = opened
+    try:
+        return _read_last_line(fd, st.st_size, path)
+    except _Changed:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _read_last_line(fd: int, size: int, path: str | Path) -> bytes | None:
+    """The last non-empty line within the first ``size`` bytes of ``fd``, or None if too long.
+
+    Trailing line breaks (``\\r`` and ``\\n``) are skipped, then blocks are read backwards
+    until the previous ``\\n``. A line within the first block read is sliced from it;
+    a longer one is read once more, in one piece, once its start is known, so memory
+    stays at one block plus the line. Raises :class:`_Changed` on a short read.
+    """
+    end: int | None = None
+    pos, block = size, BLOCK
+    while pos > 0:
+        start = max(0, pos - block)
+        data = _pread(fd, pos - start, start, path)
+        if end is None:
+            data = data.rstrip(b"\r\n")
+            if data:
+                end = start + len(data)
+                newline = data.rfind(b"\n")
+                if newline >= 0 or start == 0:
+                    line = data[newline + 1 :]
+                    return line if len(line) <= LAST_LINE_LIMIT else None
+            elif size - start > LAST_LINE_LIMIT:
+                return None
+        else:
+            newline = data.rfind(b"\n")
+            if newline >= 0 or start == 0:
+                line_start = start + newline + 1
+                if end - line_start > LAST_LINE_LIMIT:
+                    return None
+                return _pread(fd, end - line_start, line_start, path)
+        if end is not None and end - start > LAST_LINE_LIMIT:
+            return None
+        pos, block = start, min(2 * block, MAX_BLOCK)
+    return b""
+
+
+def _pread(fd: int, length: int, offset: int, path: str | Path) -> bytes:
+    """Exactly ``length`` bytes at ``offset``; :class:`_Changed` if the file is shorter now."""
+    try:
+        data = os.pread(fd, length, offset)
+    except OSError as exc:
+        raise _unreadable(path, exc) from exc
+    if len(data) != length:
+        raise _Changed
+    return data
+
+
+def _parse_line(line: bytes) -> dict | None:
+    """A JSON object from one line; None for anything else (partial, binary, too deep)."""
+    try:
+        message = json.loads(line.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def _key(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What identifies one version of a file: a rewrite or an append changes it."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _path(config: Config, name: str, suffix: str) -> Path | None:
@@ -133,14 +274,102 @@ def _path(config: Config, name: str, suffix: str) -> Path | None:
 
 
 def _exists(config: Config, name: str) -> bool:
-    """A session exists when its ``.meta.json`` does (whatever that file holds)."""
+    """A session exists when its ``.meta.json`` is a regular file (whatever it holds)."""
     meta_path = _path(config, name, META_SUFFIX)
-    return meta_path is not None and meta_path.is_file()
+    st = None if meta_path is None else _stat(meta_path)
+    return st is not None and stat.S_ISREG(st.st_mode)
 
 
-def _session(name: str, meta_path: str | Path) -> Session:
-    """A Session from a ``.meta.json``; what can't be read is left unknown (None)."""
-    meta = _read_json(meta_path)
+def _is_file(entry: os.DirEntry) -> bool:
+    """Whether a directory entry is a regular file; usually answered without a system call.
+
+    A cheap first sort, so special files are not even opened; :func:`_open_regular`
+    still decides on what it opened.
+    """
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _stat(path: str | Path) -> os.stat_result | None:
+    """``os.stat(path)``; None when nothing is there; StorageError when it can't be known."""
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        if exc.errno in _NO_FILE:
+            return None
+        raise _unreadable(path, exc) from exc
+
+
+def _open_regular(path: str | Path) -> tuple[int, os.stat_result] | None:
+    """A read-only descriptor on ``path`` and its status, if it is a regular file.
+
+    None when there is no regular file there. ``O_NONBLOCK`` keeps a FIFO from blocking
+    the open; the descriptor's own ``fstat`` (not the path's) decides, so nothing swapped
+    in after a check is ever read. Raises :class:`StorageError` on permission denied.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno in _NO_FILE:
+            return None
+        raise _unreadable(path, exc) from exc
+    try:
+        st = os.fstat(fd)
+    except OSError as exc:
+        os.close(fd)
+        raise _unreadable(path, exc) from exc
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        return None
+    return fd, st
+
+
+def _read_meta(path: str | Path) -> dict | None:
+    """The JSON object in a ``.meta.json``; None when it is not a regular file (no session).
+
+    ``{}`` (metadata unknown, the session still exists) when it is larger than
+    :data:`META_LIMIT` or holds anything but a JSON object: invalid, binary, nested too
+    deep for the parser, or shrunk while read.
+    """
+    opened = _open_regular(path)
+    if opened is None:
+        return None
+    fd, st = opened
+    try:
+        if st.st_size > META_LIMIT:
+            return {}
+        data = _pread(fd, st.st_size, 0, path)
+    except _Changed:
+        return {}
+    finally:
+        os.close(fd)
+    try:
+        meta = json.loads(data)
+    except (ValueError, RecursionError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _check_searchable(directory: Path) -> None:
+    """Raise :class:`StorageError` when nothing in ``directory`` can be reached at all."""
+    try:
+        os.stat(os.path.join(directory, "."))  # pathlib would drop the "."
+    except PermissionError as exc:
+        raise StorageError(
+            f"Cannot read sessions directory {directory}: {exc.strerror or exc}"
+        ) from exc
+    except OSError:
+        pass
+
+
+def _unreadable(path: str | Path, exc: OSError) -> StorageError:
+    return StorageError(f"Cannot read {path}: {exc.strerror or exc}")
+
+
+def _session(name: str, meta: dict) -> Session:
+    """A Session from a ``.meta.json``'s object; what it lacks is left unknown (None)."""
     session_id = meta.get("session_id")
     project_dir = meta.get("project_dir")
     return Session(
@@ -149,15 +378,6 @@ def _session(name: str, meta_path: str | Path) -> Session:
         project_dir=project_dir if isinstance(project_dir, str) and project_dir else None,
         backend=NAME,
     )
-
-
-def _read_json(path: str | Path) -> dict:
-    try:
-        with open(path, "rb") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _has_ended(message: dict) -> bool:

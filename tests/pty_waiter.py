@@ -21,17 +21,28 @@ from conftest import BIN_DIR, clean_environ
 DEADLINE = 20.0
 
 
-class Waiter:
-    """One installed command started with ``env`` (a clean environment plus these settings)."""
+#: The terminal type the pseudo-terminal claims, whatever the test run's own TERM (CI has none).
+TERM = "xterm"
 
-    def __init__(self, env: dict[str, str], cwd: Path, *argv: str) -> None:
+
+class Waiter:
+    """One installed command started with ``env`` (a clean environment plus these settings).
+
+    ``TERM`` is :data:`TERM` unless ``env`` sets it; a value of None removes the variable.
+    """
+
+    def __init__(self, env: dict[str, str | None], cwd: Path, *argv: str) -> None:
         self.master, slave = pty.openpty()
+        settings = {"TERM": TERM, **env}
+        environ = clean_environ(**{k: v for k, v in settings.items() if v is not None})
+        for key in (k for k, v in settings.items() if v is None):
+            environ.pop(key, None)
         self.proc = subprocess.Popen(
             [str(BIN_DIR / argv[0]), *argv[1:]],
             stdout=subprocess.PIPE,
             stderr=slave,
             cwd=cwd,
-            env=clean_environ(**env),
+            env=environ,
             text=True,
         )
         os.close(slave)
@@ -74,7 +85,7 @@ def waiter(env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Waiter
     """Start Waiters with the ``env`` settings plus ``extra_env``; killed at the end if alive."""
     started: list[Waiter] = []
 
-    def start(*argv: str, extra_env: dict[str, str] | None = None) -> Waiter:
+    def start(*argv: str, extra_env: dict[str, str | None] | None = None) -> Waiter:
         started.append(Waiter({**env, **(extra_env or {})}, tmp_path, *argv))
         return started[-1]
 

@@ -142,7 +142,11 @@ class TestApiBackendOnTheCoordinator(BackendContract):
     def test_resolves_a_finished_session(self, store, ask: Asker, backend_name) -> None:
         store.add_finished("alpha", "the answer", "sid-alpha")
         assert ask.resolve("alpha") == Session(
-            name="alpha", session_id="alpha", project_dir="/p", backend=backend_name
+            name="alpha",
+            session_id="alpha",
+            project_dir="/p",
+            backend=backend_name,
+            status="finished",  # the Coordinator's listing carries it
         )
 
     def test_resolves_a_running_session(self, store, ask: Asker) -> None:

@@ -21,7 +21,7 @@ def test_status_prints_one_word(ao, backups):
     for name, word in [
         ("done", "finished"),
         ("busy", "running"),
-        ("broken", "finished"),
+        ("broken", "failed"),
         ("starting", "running"),
         ("ghost", "not_existent"),
     ]:

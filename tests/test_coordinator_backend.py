@@ -546,3 +546,15 @@ def test_a_change_before_the_stream_opened_is_read_from_init(coordinator, tmp_pa
     assert backend.fetch_status(backend.resolve_session(SID, config), config) == "running"
     assert backend.wait_for_change([session], config, 0.3) is False
     assert coordinator.sse_connections == 1
+
+
+def test_list_long_takes_the_statuses_from_the_listing(call, coordinator) -> None:
+    coordinator.add(SID, "idle", created_at="2026-02-01T00:00:00+00:00")
+    coordinator.add("architect", "failed", created_at="2026-01-01T00:00:00+00:00")
+    outcome = call("ao-list-sessions", "--long", extra_env=coordinator.env())
+    assert (outcome.status, outcome.err) == (0, "")
+    assert outcome.out.splitlines() == [
+        f"{SID} idle (session-id: {SID}, project-dir: /p)",
+        "architect failed (session-id: architect, project-dir: /p)",
+    ]
+    assert paths(coordinator) == ["/sessions"]  # no status asked session by session

@@ -84,9 +84,10 @@ def test_anything_but_a_result_message_means_running(backups, config, fb, tail):
 
 
 @pytest.mark.parametrize("subtype", ["error_max_turns", "error_during_execution"])
-def test_a_run_that_ended_in_error_is_finished_and_its_result_fails(backups, config, fb, subtype):
+def test_a_run_that_ended_in_error_is_failed_and_its_result_fails(backups, config, fb, subtype):
     backups.failed("broken", subtype=subtype)
-    assert status(fb, config, "broken") == "finished"
+    assert status(fb, config, "broken") == "failed"
+    assert status(fb, config, "broken").reason == subtype
     with pytest.raises(SessionFailed, match=subtype):
         fb.fetch_result(session=Session(name="broken"), config=config)
 

@@ -20,6 +20,7 @@ from manpage_text import entries, headings, help_block, man_text, section, words
 from ao_core import config
 from ao_core import options as ao_options
 from ao_core.commands import COMMANDS
+from ao_core.commands import ao as ao_command
 from ao_core.settings import Setting
 from ao_core.version import DISTRIBUTION, RELEASE_DATE, __version__
 from ao_plugins.api import backend as api
@@ -31,7 +32,9 @@ except ImportError:  # Python 3.10: pytest brings tomli
 
 ROOT = Path(__file__).resolve().parent.parent
 MAN_DIR = ROOT / "man"
-PAGES = sorted(COMMANDS)
+#: Every console script has a page: ao, then the commands of COMMANDS.
+PAGES = sorted(ao_command.scripts())
+COMMAND_PAGES = sorted(COMMANDS)
 SECTIONS = [
     "NAME",
     "SYNOPSIS",
@@ -44,6 +47,8 @@ SECTIONS = [
     "EXAMPLES",
     "SEE ALSO",
 ]
+#: ao(1) lists the commands it runs, after its own options.
+AO_SECTIONS = [*SECTIONS[:4], "COMMANDS", *SECTIONS[4:]]
 
 
 def _load_generator():
@@ -92,16 +97,17 @@ def assert_options_match_help(page_text: str, help_text: str) -> None:
 def test_console_scripts_are_the_registry() -> None:
     with open(ROOT / "pyproject.toml", "rb") as f:
         scripts = tomllib.load(f)["project"]["scripts"]
-    assert scripts == {name: f"{module}:main" for name, module in COMMANDS.items()}
+    assert scripts == {name: f"{module}:main" for name, module in ao_command.scripts().items()}
+    assert scripts["ao"] == "ao_core.commands.ao:main" and "ao" not in COMMANDS
 
 
 @pytest.mark.parametrize("command", PAGES)
 def test_each_command_parser_is_named_after_its_script(command: str) -> None:
-    assert importlib.import_module(COMMANDS[command]).parser().prog == command
+    assert importlib.import_module(ao_command.scripts()[command]).parser().prog == command
 
 
 def test_man_dir_holds_one_page_per_command() -> None:
-    assert sorted(p.name for p in MAN_DIR.glob("*.1")) == [f"{c}.1" for c in PAGES]
+    assert sorted(p.name for p in MAN_DIR.glob("*.1")) == sorted(f"{c}.1" for c in PAGES)
 
 
 # --- freshness and reproducibility ------------------------------------------------
@@ -131,7 +137,7 @@ def test_a_changed_help_string_makes_the_pages_stale(
 
     stale = gen.stale_pages(MAN_DIR, pages)
     assert "ao-status.1" in stale and "ao-get-result.1" in stale
-    assert "ao-clean.1" not in stale  # no --json: its page is unchanged
+    assert "ao-clean.1" in stale  # it takes --json too (since issue 13)
     assert gen.main(["--check"]) == 1
     err = capsys.readouterr().err
     assert "stale: " in err and "ao-status.1" in err
@@ -139,8 +145,9 @@ def test_a_changed_help_string_makes_the_pages_stale(
 
     gen.write_pages(tmp_path, pages)
     options = section(man_text(tmp_path / "ao-status.1"), "OPTIONS")
-    assert '--json print {"name", "status", "backend"} as JSON (changed)' in " ".join(
-        words(options)
+    assert (
+        'for several names); "reason" says why a failed session failed, when known (changed)'
+        in " ".join(words(options))
     )
 
 
@@ -174,7 +181,7 @@ def test_a_variable_missing_from_environment_stops_generation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     new = Setting("AGENT_ORCHESTRATOR_NEW_SETTING", None, "A setting nobody documented.")
-    monkeypatch.setattr(gen, "all_settings", lambda: [new])
+    monkeypatch.setattr(gen.manager, "all_settings", lambda: [new])
     monkeypatch.setattr(gen, "environment_section", lambda: "")
     with pytest.raises(ValueError, match="AGENT_ORCHESTRATOR_NEW_SETTING"):
         gen.render("ao-status")
@@ -194,7 +201,7 @@ def test_a_command_without_its_include_file_stops_generation(
 @pytest.mark.parametrize("command", PAGES)
 def test_page_has_every_section(command: str) -> None:
     text = man_text(MAN_DIR / f"{command}.1")
-    assert headings(text) == SECTIONS
+    assert headings(text) == (AO_SECTIONS if command == "ao" else SECTIONS)
     name_line = section(text, "NAME").strip()
     assert name_line.startswith(f"{command} - ") and len(name_line) > len(command) + 10
 
@@ -205,7 +212,7 @@ def test_options_match_help(command: str) -> None:
     assert_options_match_help(text, help_of(command, Path(sys.executable).parent))
 
 
-@pytest.mark.parametrize("command", PAGES)
+@pytest.mark.parametrize("command", COMMAND_PAGES)
 def test_description_gives_the_backend_order(command: str) -> None:
     text = " ".join(words(section(man_text(MAN_DIR / f"{command}.1"), "DESCRIPTION")))
     api, third, files = (
@@ -246,8 +253,23 @@ def test_files_and_see_also(command: str) -> None:
         "NAME.meta.json",
         "NAME.jsonl",
     ]
-    see_also = re.findall(r"(ao-[a-z-]+)\(1\)", section(text, "SEE ALSO"))
+    see_also = re.findall(r"(ao(?:-[a-z-]+)?)\(1\)", section(text, "SEE ALSO"))
     assert see_also == [c for c in PAGES if c != command]
+
+
+def test_ao_page_lists_each_command_as_ao_help_does() -> None:
+    """COMMANDS in ao(1): each subcommand, its ``ao --help`` line, synopsis and own page."""
+    text = man_text(MAN_DIR / "ao.1")
+    listed = [line.strip() for line in section(text, "COMMANDS").splitlines()]
+    help_text = help_of("ao", Path(sys.executable).parent)
+    assert len(ao_command.SUBCOMMANDS) == len(COMMANDS) == 5
+    for name, module in ao_command.SUBCOMMANDS.items():
+        start = listed.index(f"ao {name}")
+        summary = ao_command.summary(importlib.import_module(module).parser())
+        assert listed[start + 1] == summary
+        assert re.search(rf"^  {name} +{re.escape(summary)}$", help_text, re.MULTILINE)
+        assert listed[start + 3].startswith(f"usage: ao {name} [-h]")
+        assert f"See ao-{name}(1)." in listed[start:]
 
 
 # --- rendering --------------------------------------------------------------------
@@ -277,15 +299,10 @@ def test_page_renders_without_warnings(command: str) -> None:
 # --- installed with the package ----------------------------------------------------
 
 
-def test_pip_install_puts_the_pages_where_man_finds_them(tmp_path: Path) -> None:
-    """Build the wheel, install it into a prefix, and read ``man ao-get-result`` via PATH."""
+def test_pip_install_puts_the_pages_where_man_finds_them(tmp_path: Path, wheel: Path) -> None:
+    """Install the wheel into a prefix, and read ``man ao-get-result`` via PATH."""
     pip = [sys.executable, "-m", "pip"]
     quiet = {"capture_output": True, "text": True, "timeout": 300}
-    built = subprocess.run(
-        [*pip, "wheel", "--no-deps", "-w", str(tmp_path / "dist"), str(ROOT)], **quiet
-    )
-    assert built.returncode == 0, built.stderr
-    (wheel,) = (tmp_path / "dist").glob("*.whl")
     data = f"{DISTRIBUTION.replace('-', '_')}-{__version__}.data/data/share/man/man1/"
     with zipfile.ZipFile(wheel) as zf:
         shipped = {n[len(data) :]: zf.read(n) for n in zf.namelist() if n.startswith(data)}
@@ -299,9 +316,9 @@ def test_pip_install_puts_the_pages_where_man_finds_them(tmp_path: Path) -> None
         **quiet,
     )
     assert installed.returncode == 0, installed.stderr
-    assert sorted(p.name for p in (prefix / "share/man/man1").iterdir()) == [
+    assert sorted(p.name for p in (prefix / "share/man/man1").iterdir()) == sorted(
         f"{c}.1" for c in PAGES
-    ]
+    )
 
     bin_dir = prefix / "bin"
     site = sysconfig.get_path("purelib", vars={"base": str(prefix), "platbase": str(prefix)})

@@ -9,6 +9,8 @@ import time
 import pytest
 from backup_files import result_message
 
+from ao_core.console import CLEAR_LINE
+
 
 def finish_run(backups, name: str, text: str = "done at last") -> None:
     with open(backups.path / f"{name}.jsonl", "a") as f:
@@ -25,6 +27,24 @@ def test_a_session_that_finishes_during_the_wait(backups, waiter, command):
     assert status == 0
     assert out == ("finished\n" if command == "ao-status" else "done at last\n")
     assert w.seen.endswith(b"\r\x1b[K")  # the live line was cleared before the answer
+
+
+@pytest.mark.parametrize(
+    "term, live", [("xterm", True), ("dumb", False), ("", False), (None, False)]
+)
+def test_no_live_line_on_a_dumb_terminal_or_without_term(backups, waiter, term, live):
+    """A terminal whose TERM is dumb, empty or unset gets no live line (as a pipe gets none)."""
+    backups.running("busy")
+    w = waiter(
+        "ao-status", "busy", "--wait", "--timeout", "1", "--interval", "0.1",
+        extra_env={"TERM": term},
+    )  # fmt: skip
+    status, out = w.finish()
+    assert (status, out) == (124, "running\n")
+    if live:
+        assert b"busy: running" in w.seen and w.seen.endswith(CLEAR_LINE.encode())
+    else:
+        assert w.seen == b""
 
 
 @pytest.mark.parametrize("signum, expected", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -1,7 +1,8 @@
-"""Regenerate man/ao-*.1 from the parsers the commands run: ``python tools/build_manpages.py``.
+"""Regenerate man/ao*.1 from the parsers the commands run: ``python tools/build_manpages.py``.
 
 argparse-manpage renders each page from the ``parser()`` of the command listed in
-``ao_core.commands.COMMANDS``, so OPTIONS cannot drift from ``--help``. The sections that
+``ao_core.commands.COMMANDS``, so OPTIONS cannot drift from ``--help``; ``ao(1)`` comes
+from the ``ao`` command's parser, listing each command with its synopsis. The sections that
 ``--help`` has no room for come from argparse-manpage include files in ``man/include/``:
 ``common.ini`` (shared by every page) and ``<command>.ini``. Those files are templates:
 ``{ORDER_TEXT}``, ``{ENTRY_POINT_GROUP}`` and the like are filled in from ``ao_core``'s
@@ -15,7 +16,6 @@ import argparse
 import contextlib
 import importlib
 import os
-import re
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -23,9 +23,10 @@ from pathlib import Path
 
 from argparse_manpage.manpage import Manpage
 
-from ao_core import config, manager, waiting
+from ao_core import config, manager
 from ao_core.commands import COMMANDS
-from ao_core.settings import Setting, declared
+from ao_core.commands import ao as ao_command
+from ao_core.settings import Setting
 from ao_core.version import DISTRIBUTION, RELEASE_DATE, __version__
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,19 +48,10 @@ def roff_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("-", "\\-")
 
 
-def all_settings() -> list[Setting]:
-    """Every setting the commands read: the core's, then each built-in backend's."""
-    found = [*config.CORE_SETTINGS[:2], waiting.WAIT_TIMEOUT, *config.CORE_SETTINGS[2:]]
-    for target in manager.BUILTIN_BACKENDS.values():
-        module, _, attribute = target.partition(":")
-        found += declared(getattr(importlib.import_module(module), attribute))
-    return found
-
-
 def environment_section() -> str:
     """The ENVIRONMENT entries, one per variable, from the settings' own declarations."""
     lines = []
-    for setting in all_settings():
+    for setting in manager.all_settings():
         lines += [
             ".TP",
             f".B {roff_escape(setting.variable)}",
@@ -91,16 +83,19 @@ def template_values(command: str) -> dict[str, object]:
     values["prog"] = roff_escape(command)
     values["environment"] = environment_section()
     values["see_also"] = ",\n".join(
-        f".BR {roff_escape(other)} (1)" for other in sorted(COMMANDS) if other != command
+        f".BR {roff_escape(other)} (1)"
+        for other in sorted(ao_command.scripts())
+        if other != command
     )
     return values
 
 
 def summary(parser: argparse.ArgumentParser) -> str:
-    """The NAME line's description: the parser description's first clause, lower-cased."""
-    first = re.split(r"[.:;]\s", parser.description or "", maxsplit=1)[0].strip().rstrip(".")
-    if not first:
-        raise ValueError(f"{parser.prog}: the parser needs a description for the NAME line")
+    """The NAME line's description: the parser description's first clause, lower-cased.
+
+    The same clause ``ao --help`` shows for the command.
+    """
+    first = ao_command.summary(parser)
     return first[0].lower() + first[1:]
 
 
@@ -128,11 +123,16 @@ def fixed_width() -> Iterator[None]:
             os.environ["COLUMNS"] = saved
 
 
-def render_parser(command: str, parser: argparse.ArgumentParser) -> str:
-    """The man page of ``command`` whose options are those of ``parser``."""
+def render_parser(
+    command: str, parser: argparse.ArgumentParser, *, commands_section: bool = False
+) -> str:
+    """The man page of ``command`` whose options are those of ``parser``.
+
+    ``commands_section``: the parser has subcommands, listed in one COMMANDS section.
+    """
     values = template_values(command)
     with fixed_width(), tempfile.TemporaryDirectory() as tmp:
-        page = Manpage(parser)
+        page = Manpage(parser, format="single-commands-section" if commands_section else "pretty")
         page.date = RELEASE_DATE
         page.source = f"{DISTRIBUTION} {__version__}"
         page.manual = MANUAL
@@ -158,7 +158,7 @@ def render_parser(command: str, parser: argparse.ArgumentParser) -> str:
 def check_environment(command: str, page: str) -> None:
     """Fail when a variable the code reads is missing from the page's ENVIRONMENT section."""
     environment = page.split(".SH ENVIRONMENT", 1)[-1].split("\n.SH ", 1)[0]
-    read = sorted(v for setting in all_settings() for v in setting.variables)
+    read = sorted(v for setting in manager.all_settings() for v in setting.variables)
     missing = [name for name in read if roff_escape(name) not in environment]
     if missing:
         raise ValueError(
@@ -169,12 +169,16 @@ def check_environment(command: str, page: str) -> None:
 
 def render(command: str) -> str:
     """The man page of a registered command, from the parser that command runs."""
+    if command == ao_command.PROG:
+        with fixed_width():  # the commands' synopses are wrapped as the parser is built
+            parser = ao_command.parser(options=False)
+        return render_parser(command, parser, commands_section=True)
     return render_parser(command, importlib.import_module(COMMANDS[command]).parser())
 
 
 def render_all() -> dict[str, str]:
-    """Every registered command's page, by file name (``ao-status.1`` ...)."""
-    return {f"{command}.1": render(command) for command in sorted(COMMANDS)}
+    """Every console script's page, by file name (``ao.1``, ``ao-status.1`` ...)."""
+    return {f"{command}.1": render(command) for command in sorted(ao_command.scripts())}
 
 
 def stale_pages(man_dir: Path, pages: dict[str, str]) -> list[str]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Sequence
+from typing import Any
 
-from ao_core import cli, console, options
-from ao_core.errors import SessionBusy, UsageError
+from ao_core import answers, cli, console, interrupts, options
+from ao_core.errors import AoError, NotExistent, SessionBusy, StorageError, UsageError
 from ao_core.session import Session
+from ao_core.text import printable
 
 
 def parser() -> argparse.ArgumentParser:
@@ -16,12 +19,20 @@ def parser() -> argparse.ArgumentParser:
         "ao-clean",
         "Delete the named sessions from every backend that has them: the Session "
         "Manager's record and the backup files NAME.meta.json and NAME.jsonl. Nothing "
-        "else in the sessions directory is touched. A name no backend has is an error "
-        "(exit status 1); the other names are still deleted.",
+        "else in the sessions directory is touched. A name no backend has, or one a "
+        "backend refuses to delete (a session still running on the Agent Coordinator), is "
+        "an error (exit status 1); the other names are still deleted.",
         epilog=f"{options.ASKS_EVERY_BACKEND} Each backend that has the session deletes its copy.",
+        json_help='print a JSON array of {"name", "deleted"}, with "error": {"code", '
+        '"message"} for a name that was not deleted',
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="sessions to delete")
     p.add_argument("--all", action="store_true", help="delete every listed session")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say what would be deleted (Would delete session 'NAME'), delete nothing",
+    )
     return p
 
 
@@ -31,25 +42,57 @@ def clean(args: argparse.Namespace) -> int:
     ctx = cli.start(args, args.names)
     if args.all:
         targets: list[tuple[str, Session | None]] = [(s.name, s) for s in ctx.all_sessions()]
-        if not targets:
+        if not targets and not args.json:
             console.emit("No sessions to remove")
     else:
         targets = [(name, ctx.resolve(name)) for name in dict.fromkeys(args.names)]
+    records: list[dict[str, Any]] = []
     status = 0
-    for name, session in targets:
-        try:
-            deleted = session is not None and ctx.delete(session)
-        except SessionBusy as exc:
-            console.error(str(exc))
-            status = 1
-            continue
-        if deleted:
-            console.emit(f"Deleted session '{name}'")
-        else:
-            console.error(f"Session '{name}' does not exist")
-            status = 1
+    with interrupts.deferred_termination() as terminated:
+        for name, session in targets:
+            if terminated():
+                break
+            try:
+                record = _delete(ctx, name, session, dry_run=args.dry_run)
+                if not args.json:
+                    console.emit(_done(record))
+            except (NotExistent, SessionBusy, StorageError) as exc:
+                console.error(str(exc))
+                record = {"name": name, "deleted": False, "error": answers.error_member(exc)}
+                status = 1
+            records.append(record)
+        if args.json:
+            console.emit(json.dumps(records, indent=2))
     return status
+
+
+def _delete(
+    ctx: cli.Context, name: str, session: Session | None, *, dry_run: bool
+) -> dict[str, Any]:
+    """Delete one session (or say it would be); raises when it cannot be."""
+    if session is None:
+        raise NotExistent(f"Session '{name}' does not exist", name=name)
+    if dry_run:
+        return {"name": name, "deleted": False, "would_delete": True}
+    try:
+        deleted = ctx.delete(session)
+    except AoError as exc:
+        exc.name = name
+        raise
+    if not deleted:
+        raise NotExistent(f"Session '{name}' does not exist", name=name)
+    return {"name": name, "deleted": True}
+
+
+def _done(record: dict[str, Any]) -> str:
+    """The line saying what happened to one session."""
+    verb = "Deleted" if record["deleted"] else "Would delete"
+    return f"{verb} session '{printable(record['name'])}'"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(clean, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""ao-get-result NAME: print the result text of a session that is done."""
+"""ao-get-result NAME: print the result of a session that is done."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import json
 from collections.abc import Sequence
 
 from ao_core import cli, console, options
-from ao_core.errors import NoResult, NotExistent, StillRunning, TimedOut
-from ao_core.session import IN_PROGRESS, NOT_EXISTENT, RESULT_READY, StructuredResult
+from ao_core.errors import NoResult, NotExistent, SessionFailed, StillRunning, TimedOut
+from ao_core.session import FAILED, IN_PROGRESS, NOT_EXISTENT, RESULT_READY, StructuredResult
+from ao_core.text import printable
 
 
 def parser() -> argparse.ArgumentParser:
@@ -18,7 +19,8 @@ def parser() -> argparse.ArgumentParser:
         "Print the result of a finished session. A session still in progress, one that "
         "ended in failure, or one that does not exist is an error (exit status 1).",
         epilog=options.ASKS_IN_ORDER,
-        json_help='print {"name", "result"} as JSON',
+        json_help='print {"name", "result"} as JSON (a structured result as its JSON value); '
+        'an error as {"name", "error": {"code", "message"}}',
     )
     options.add_name_argument(p)
     options.add_wait_options(p)
@@ -32,25 +34,36 @@ def get_result(args: argparse.Namespace) -> int:
     statuses, timed_out = ctx.settled_statuses([name], args)
     session, state = statuses[name]
     if state == NOT_EXISTENT:
-        raise NotExistent(f"Session '{name}' does not exist")
+        raise NotExistent(f"Session '{name}' does not exist", name=name)
     if state in IN_PROGRESS:
         still = TimedOut if timed_out else StillRunning
         raise still(
             f"Session '{name}' is still running. "
-            "Wait for completion or check status with ao-status."
+            "Wait for completion or check status with ao-status.",
+            name=name,
         )
-    if state not in RESULT_READY:
-        raise NoResult(f"Session '{name}' has no result: its status is '{state}'")
-    result = ctx.pm.hook.fetch_result(session=session, config=ctx.config)
+    if state not in RESULT_READY and state != FAILED:
+        raise NoResult(f"Session '{name}' has no result: its status is '{state}'", name=name)
+    try:
+        result = ctx.pm.hook.fetch_result(session=session, config=ctx.config)
+    except SessionFailed as exc:
+        exc.name = name
+        raise
+    if state == FAILED:
+        raise SessionFailed(f"Session '{name}' has no result: its status is '{state}'", name=name)
     if result is None:
-        raise NoResult(f"Session '{name}' is {state} but has no result")
+        raise NoResult(f"Session '{name}' is {state} but has no result", name=name)
     if args.json:
         value = json.loads(result) if isinstance(result, StructuredResult) else result
         console.emit(json.dumps({"name": name, "result": value}))
     else:
-        console.emit(result)
+        console.emit(printable(result, multiline=True))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(get_result, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

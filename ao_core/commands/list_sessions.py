@@ -6,51 +6,63 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from ao_core import cli, console, options
+from ao_core import answers, cli, console, options
 
 
 def parser() -> argparse.ArgumentParser:
     """The ao-list-sessions parser (also the source of its man page)."""
-    return options.make_parser(
+    p = options.make_parser(
         "ao-list-sessions",
         "List every session any backend knows, one line per name: "
         "NAME (session-id: ID, project-dir: DIR). A name held by several backends is "
         "shown as the earliest backend in the order has it.",
         epilog=options.ASKS_EVERY_BACKEND,
-        json_help="print a JSON array of {name, session_id, project_dir, backend}",
+        json_help="print a JSON array of {name, session_id, project_dir, backend} "
+        "(and status, with --long)",
     )
+    p.add_argument(
+        "--long",
+        action="store_true",
+        help="show each session's status after its name: NAME STATUS (session-id: ...)",
+    )
+    p.add_argument(
+        "--status",
+        metavar="LIST",
+        type=_statuses,
+        help="list only sessions in these comma-separated statuses (running,pending); "
+        "implies --long",
+    )
+    return p
 
 
 def list_sessions(args: argparse.Namespace) -> int:
     ctx = cli.start(args)
     sessions = ctx.all_sessions()
+    long = args.long or args.status is not None
+    if long:
+        sessions = ctx.with_statuses(sessions)
+    if args.status is not None:
+        sessions = [s for s in sessions if s.status in args.status]
     if args.json:
-        console.emit(
-            json.dumps(
-                [
-                    {
-                        "name": s.name,
-                        "session_id": s.session_id,
-                        "project_dir": s.project_dir,
-                        "backend": s.backend,
-                    }
-                    for s in sessions
-                ],
-                indent=2,
-            )
-        )
+        records = [answers.session_record(s, with_status=long) for s in sessions]
+        console.emit(json.dumps(records, indent=2))
     elif not sessions:
         console.emit("No sessions found")
     else:
-        console.emit(
-            "\n".join(
-                f"{s.name} (session-id: {s.session_id or 'unknown'}, "
-                f"project-dir: {s.project_dir or 'unknown'})"
-                for s in sessions
-            )
-        )
+        console.emit("\n".join(answers.session_line(s, with_status=long) for s in sessions))
     return 0
+
+
+def _statuses(value: str) -> frozenset[str]:
+    words = frozenset(part.strip() for part in value.split(",") if part.strip())
+    if not words:
+        raise argparse.ArgumentTypeError(f"no status in {value!r}")
+    return words
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(list_sessions, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -80,3 +80,7 @@ def show_backends(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(show_backends, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

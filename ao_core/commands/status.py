@@ -1,4 +1,4 @@
-"""ao-status NAME: print one word, the session's status."""
+"""ao-status NAME...: print each session's status (one word for one name)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from ao_core import cli, console, options
-from ao_core.session import NOT_EXISTENT
+from ao_core import answers, cli, console, options
+from ao_core.errors import TimedOut, UsageError
+from ao_core.session import IN_PROGRESS
+from ao_core.text import printable
 
 
 def parser() -> argparse.ArgumentParser:
@@ -15,27 +17,47 @@ def parser() -> argparse.ArgumentParser:
     p = options.make_parser(
         "ao-status",
         "Print the status of a session: running, finished or not_existent, or another "
-        "status the answering backend reports (pending, idle, stopping, stopped, failed).",
+        "status the answering backend reports (pending, idle, stopping, stopped, failed). "
+        "With several names, one line per name: NAME STATUS, in the order given.",
         epilog=options.ASKS_IN_ORDER,
-        json_help='print {"name", "status", "backend"} as JSON',
+        json_help='print {"name", "status", "backend"} as JSON (an array of them for '
+        'several names); "reason" says why a failed session failed, when known',
     )
-    options.add_name_argument(p)
+    p.add_argument("names", nargs="+", metavar="NAME", help=options.NAME_HELP)
     options.add_wait_options(p)
+    p.add_argument(
+        "--any",
+        action="store_true",
+        help="with --wait and several names: return when the first session ends",
+    )
     return p
 
 
 def status(args: argparse.Namespace) -> int:
     options.check_wait_options(args)
-    ctx = cli.start(args, [args.name])
-    statuses, timed_out = ctx.settled_statuses([args.name], args)
-    session, state = statuses[args.name]
+    if args.any and not args.wait:
+        raise UsageError("--any needs --wait")
+    names = list(dict.fromkeys(args.names))
+    ctx = cli.start(args, names)
+    statuses, timed_out = ctx.settled_statuses(names, args)
     if args.json:
-        backend = session.backend if session and state != NOT_EXISTENT else None
-        console.emit(json.dumps({"name": args.name, "status": state, "backend": backend}))
+        records = []
+        for name in args.names:
+            session, state = statuses[name]
+            late = timed_out and state in IN_PROGRESS
+            error = TimedOut(f"Session '{name}' is still {state} after --timeout", name=name)
+            records.append(answers.status_record(name, session, state, error if late else None))
+        console.emit(json.dumps(records[0] if len(records) == 1 else records))
+    elif len(args.names) == 1:
+        console.emit(printable(statuses[args.names[0]][1]))
     else:
-        console.emit(state)
+        console.emit("\n".join(f"{name} {printable(statuses[name][1])}" for name in args.names))
     return cli.TIMED_OUT if timed_out else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run(status, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,7 +12,8 @@ reason a user is shown.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +23,8 @@ from ao_core.session import StructuredResult
 
 #: Path segments that a URL library would treat as "this/parent directory".
 DOT_SEGMENTS = frozenset({"", ".", ".."})
+#: A status the server may report: one word, so it can never forge a line or a colour.
+STATUS_WORD = re.compile(r"[A-Za-z0-9_-]{1,60}")
 
 
 class Generation(Enum):
@@ -38,8 +41,9 @@ class Unexpected(ValueError):
 @dataclass(frozen=True)
 class Listing:
     """``GET /sessions``: the sessions in the server's order, their statuses by id (the
-    Coordinator's only: the Session Manager's are asked separately, as they always were),
-    and the generation the entries showed (None for an empty list)."""
+    Coordinator's only, also set on its sessions: the Session Manager's are asked
+    separately, as they always were), and the generation the entries showed (None for an
+    empty list)."""
 
     sessions: list[Session]
     statuses: dict[str, str]
@@ -59,10 +63,11 @@ def listing(body: dict[str, Any], generation: Generation | None, backend: str) -
         session = _session(entry, generation, backend)
         if session is None:
             raise Unexpected(_unusable(generation))
-        sessions.append(session)
         status = entry.get("status")
         if generation is Generation.COORDINATOR and _is_word(status):
             statuses.setdefault(session.session_id, status)
+            session = replace(session, status=status)
+        sessions.append(session)
     return Listing(sessions, statuses, generation)
 
 
@@ -143,4 +148,4 @@ def _unusable(generation: Generation) -> str:
 
 
 def _is_word(value: object) -> bool:
-    return isinstance(value, str) and bool(value)
+    return isinstance(value, str) and STATUS_WORD.fullmatch(value) is not None

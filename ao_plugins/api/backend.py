@@ -24,7 +24,7 @@ from ao_core import Config, Session, console, deadline, hookimpl
 from ao_core.errors import ServerFailure, SessionBusy
 from ao_core.settings import Setting, seconds
 from ao_plugins.api import answers
-from ao_plugins.api.answers import Generation, Unexpected, segment
+from ao_plugins.api.answers import STATUS_WORD, Generation, Unexpected, segment
 from ao_plugins.api.client import Answer, Client, display_url
 
 if TYPE_CHECKING:
@@ -36,6 +36,15 @@ NAME = "api"
 GENERATED_ID = re.compile(r"ses_[0-9a-f]{12}")
 #: What :meth:`ApiBackend._lookup` answers when only a listing can tell.
 UNDECIDED = object()
+
+
+def _key(value: str) -> str:
+    """The API key as given; refused (without showing it) when it is not printable ASCII,
+    which no header can carry and which would only end up in an error message."""
+    if not all(" " <= c <= "~" for c in value):
+        raise ValueError("printable ASCII (no control characters)")
+    return value
+
 
 URL = Setting(
     "AGENT_ORCHESTRATOR_SESSION_MANAGER_URL",
@@ -55,6 +64,7 @@ API_KEY = Setting(
     "AGENT_ORCHESTRATOR_API_KEY",
     None,
     "Sent to the API as Authorization: Bearer KEY.",
+    parse=_key,
     secret=True,
     default_text="unset, no such header",
 )
@@ -119,7 +129,7 @@ class ApiBackend:
                 return None
             path, body = answer
             status = body.get("status")
-            if not isinstance(status, str) or not status:
+            if not isinstance(status, str) or not STATUS_WORD.fullmatch(status):
                 reason = f"GET {path}: unexpected response: 'status' is not a word"
                 return self._fail(config, reason)
         if session.session_id is not None:

@@ -3,23 +3,68 @@
 The :class:`Client` knows HTTP and nothing of sessions: it sends a request through one
 ``requests.Session`` (imported on first use, so a command that never asks the server
 never pays for it) and returns the status code and the JSON object of the answer, or
-raises :class:`~ao_core.errors.ServerFailure` with the reason a user is shown. No secret
-(the API key, a password in the URL) ever reaches a reason.
+raises :class:`~ao_core.errors.ServerFailure` with the reason a user is shown.
+
+What a hostile or broken server cannot do (issue 15):
+
+- **Take longer than the timeout.** ``requests``' timeout bounds each socket read, not
+  the answer: a server sending one byte every second would hold a command for ever. An
+  exchange (connect, headers, whole body) runs in a worker thread; the command waits for
+  it at most its budget (the timeout, or less inside ``--wait``: see :meth:`Client._budget`),
+  then gives up with ``no answer within N s`` and shuts the exchange's sockets down so the
+  worker ends too. The one wait not bounded this way is a host name lookup stuck in the C
+  library: the command still returns on time, the worker thread is left behind.
+- **Cost unbounded memory.** The body is read in chunks and decoded here (gzip,
+  deflate), each chunk inflated at most to what is left of :data:`MAX_RESPONSE_BYTES`, so
+  a gzip bomb costs at most that before it fails (``the response is too large``); and a
+  body of more than :data:`MAX_JSON_VALUES` values is not parsed (tiny JSON values cost
+  far more parsed than sent).
+- **Move a request elsewhere.** Redirects are never followed: a 3xx is a failure.
+- **Make a secret visible.** The API key and whatever is between ``//`` and the last
+  ``@`` of the URL are replaced by ``***`` in every reason and debug detail, and no
+  exception that carries them escapes this module (failures are raised outside any
+  ``except`` block, so they have no ``__context__`` either).
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
+import threading
+import time
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ao_core import deadline
 from ao_core.errors import ServerFailure
 
 if TYPE_CHECKING:
     import requests
 
-PASSWORD_IN_URL = re.compile(r"//([^/@:]*):[^/@]*@")
+#: The most bytes an answer may have, on the wire and once decoded. The largest real
+#: answer, the listing of 10,000 sessions, is about 2.5 MB; a result can be megabytes.
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+#: The most JSON values (counted as ``,`` ``:`` ``{`` ``[`` anywhere) an answer may hold:
+#: parsed, tiny values cost 50 to 100 times their bytes, so the byte limit alone would let
+#: 32 MiB become gigabytes. 10,000 sessions are about 150,000.
+MAX_JSON_VALUES = 1_000_000
+#: Inside ``--wait``, exchanges may end at most this long after the wait's deadline (so
+#: ``--timeout 0`` still asks once, and a round that began just before the deadline is
+#: not cut short), never longer.
+DEADLINE_GRACE = 0.25
+#: Bytes read from the socket at a time.
+CHUNK = 64 * 1024
+#: The encodings asked for (and the only ones decoded): ``requests`` would also offer
+#: ``br`` or ``zstd`` when their packages happen to be installed.
+ACCEPT_ENCODING = "gzip, deflate"
+#: Secrets shorter than this are not replaced where they stand alone (a key ``1`` would
+#: turn every ``HTTP 401`` into nonsense); in a URL any user info is hidden.
+MIN_SCRUBBED = 4
+#: A URL (or anything up to the last ``@`` after its ``//``) in a library's message.
+USERINFO_IN_TEXT = re.compile(r"//[^\s'\"<>]*@")
 
 
 @dataclass(frozen=True)
@@ -28,6 +73,63 @@ class Answer:
 
     status: int
     body: dict[str, Any]
+
+
+class _Reply:
+    """What one exchange brought back: status line, content type, and the decoded body."""
+
+    __slots__ = ("status", "reason", "content_type", "body")
+
+    def __init__(self, status: int, reason: str, content_type: str, body: bytearray) -> None:
+        self.status = status
+        self.reason = reason
+        self.content_type = content_type
+        self.body = body
+
+    def take_body(self) -> bytearray:
+        """The body, no longer held here (so parsing it does not keep two copies alive)."""
+        body, self.body = self.body, bytearray()
+        return body
+
+
+class _Exchange:
+    """One exchange run by a worker thread: the sockets it uses and how it ended.
+
+    :meth:`abandon` (the command stopped waiting) shuts the sockets down, those opened
+    later included, so a worker blocked in a read returns at once.
+    """
+
+    def __init__(self) -> None:
+        self.reply: _Reply | None = None
+        self.failure: str | None = None
+        self._sockets: list[socket.socket] = []
+        self._abandoned = False
+        self._lock = threading.Lock()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            abandoned = self._abandoned
+        if abandoned:
+            _shut_down(sock)
+
+    def abandon(self) -> None:
+        with self._lock:
+            self._abandoned = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut_down(sock)
+
+
+class _Current(threading.local):
+    """The exchange the current (worker) thread runs, for the connections to report to."""
+
+    exchange: _Exchange | None = None
+
+
+_current = _Current()
 
 
 class Client:
@@ -51,6 +153,8 @@ class Client:
         self._key_variable = key_variable
         self._debug = debug
         self._http: requests.Session | None = None
+        self._grace_ends: float | None = None
+        self._secrets = _secrets_of(url, key)
 
     def __repr__(self) -> str:
         return f"Client({display_url(self.url)!r})"
@@ -66,61 +170,171 @@ class Client:
         """Send ``method path``; the answer when it is a 200 with a JSON object, or one of
         the ``expected`` statuses (whose body may be anything: ``{}`` when not an object).
 
-        Raises :class:`ServerFailure` for anything else: no connection, a timeout, another
-        status, a 200 whose body is not a JSON object.
+        Raises :class:`ServerFailure` for anything else: no connection, no whole answer
+        within the budget, a redirect or another status, a body too large, a 200 whose
+        body is not a JSON object.
         """
-        response = self._send(method, path, params)
         where = f"{method} {path}"
-        if response.status_code != 200:
-            if response.status_code in expected:
-                return Answer(response.status_code, _lenient_json(response))
-            raise ServerFailure(f"{where}: {self._http_reason(response)}")
-        try:
-            body = response.json()
-        except (ValueError, RecursionError):
-            kind = response.headers.get("Content-Type") or "no content type"
-            raise ServerFailure(f"{where}: the response is not JSON ({kind})") from None
+        reply = self._exchange(method, path, params, where)
+        if reply.status != 200:
+            if reply.status in expected:
+                return Answer(reply.status, _lenient_json(reply.body))
+            raise self._failure(f"{where}: {self._http_reason(reply)}")
+        if _values(reply.body) > MAX_JSON_VALUES:
+            raise self._failure(
+                f"{where}: the response is too large (over {MAX_JSON_VALUES:,} JSON values)"
+            )
+        body = _json(reply.take_body())
+        if body is _NOT_JSON:
+            kind = _printable(reply.content_type)[:60] or "no content type"
+            raise self._failure(f"{where}: the response is not JSON ({kind})")
         if not isinstance(body, dict):
-            raise ServerFailure(f"{where}: unexpected response: not a JSON object")
+            raise self._failure(f"{where}: unexpected response: not a JSON object")
         return Answer(200, body)
 
-    def _send(self, method: str, path: str, params: dict[str, str] | None) -> requests.Response:
+    def _failure(self, reason: str) -> ServerFailure:
+        """The failure to raise for ``reason``: secrets hidden whoever wrote the text (a
+        server may echo the key in its reason phrase)."""
+        return ServerFailure(self.scrub(reason))
+
+    def _budget(self) -> float:
+        """How long the next exchange may take: the timeout, capped by the ``--wait``
+        deadline plus :data:`DEADLINE_GRACE` (0 once that grace is spent)."""
+        now = time.monotonic()
+        left = deadline.remaining(self.timeout)
+        if left >= self.timeout:
+            return self.timeout
+        if left > 0:
+            self._grace_ends = now + left + DEADLINE_GRACE
+        elif self._grace_ends is None:
+            self._grace_ends = now + DEADLINE_GRACE
+        return min(self.timeout, max(0.0, self._grace_ends - now))
+
+    def _exchange(
+        self, method: str, path: str, params: dict[str, str] | None, where: str
+    ) -> _Reply:
+        """Run one exchange in a worker thread and wait for it at most the budget."""
+        budget = self._budget()
+        if budget <= 0:
+            raise self._failure("no answer before the --wait timeout")
+        http = self._session()
+        exchange = _Exchange()
+        worker = threading.Thread(
+            target=self._work,
+            args=(exchange, http, method, path, params, budget, where),
+            name="ao-http",
+            daemon=True,
+        )
+        worker.start()
+        worker.join(budget)
+        if worker.is_alive():
+            exchange.abandon()
+            self._http = None  # the abandoned worker may still hold the old pool
+            raise self._failure(f"no answer within {_seconds(budget)} s")
+        if exchange.reply is None:
+            raise self._failure(exchange.failure or "cannot send the request")
+        return exchange.reply
+
+    def _session(self) -> requests.Session:
+        """The command's ``requests.Session``, whose connections report their sockets."""
+        if self._http is None:
+            self._http = _watched_session()
+        return self._http
+
+    def _work(
+        self,
+        exchange: _Exchange,
+        http: requests.Session,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        budget: float,
+        where: str,
+    ) -> None:
+        """The worker: send, read the whole answer, record the reply or the failure."""
+        _current.exchange = exchange
+        try:
+            exchange.reply = self._send(http, method, path, params, budget, where)
+        except _Failure as failure:
+            exchange.failure = failure.reason
+        except BaseException as exc:  # noqa: BLE001 - a worker must never raise
+            reason = f"cannot send the request ({type(exc).__name__})"
+            exchange.failure = self._detailed(reason, exc)
+
+    def _send(
+        self,
+        http: requests.Session,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        budget: float,
+        where: str,
+    ) -> _Reply:
         import requests
         from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
+        from urllib3.exceptions import HTTPError, ReadTimeoutError
 
-        if self._http is None:
-            self._http = requests.Session()
+        failure: str | None = None
         try:
-            return self._http.request(
+            response = http.request(
                 method,
                 self.url + path,
                 params=params,
-                timeout=self.timeout,
+                timeout=(budget, budget),
                 auth=_Bearer(self._key) if self._key else None,
+                allow_redirects=False,
+                stream=True,
             )
-        except requests.Timeout as exc:
-            reason = f"no answer within {self.timeout:g} s"
-            raise ServerFailure(self._detailed(reason, exc)) from None
+            try:
+                return _read(response, where)
+            finally:
+                response.close()
+        except _Failure:
+            raise
+        except (requests.Timeout, ReadTimeoutError, TimeoutError) as exc:
+            failure = self._detailed(f"no answer within {_seconds(budget)} s", exc)
         except requests.ConnectionError as exc:
-            raise ServerFailure(self._detailed(_connection_reason(exc), exc)) from None
+            failure = self._detailed(_connection_reason(exc), exc)
         except (InvalidURL, InvalidSchema, MissingSchema) as exc:
-            raise ServerFailure(self._detailed("not a valid http:// URL", exc)) from None
+            failure = self._detailed("not a valid http:// URL", exc)
         except (requests.RequestException, ValueError) as exc:
             reason = f"cannot send the request ({type(exc).__name__})"
-            raise ServerFailure(self._detailed(reason, exc)) from None
+            failure = self._detailed(reason, exc)
+        except (HTTPError, OSError) as exc:  # while reading the body: urllib3's own
+            failure = self._detailed(f"{where}: the answer broke off", exc)
+        raise _Failure(failure)  # outside the handlers: no __context__ to carry secrets
 
     def _detailed(self, reason: str, exc: BaseException) -> str:
-        """``reason``, followed by what requests said when debugging is on."""
-        return f"{reason}: {exc}" if self._debug else reason
+        """``reason``, followed by what requests said when debugging is on (secrets hidden)."""
+        if not self._debug:
+            return reason
+        return f"{reason}: {self.scrub(str(exc))}"
 
-    def _http_reason(self, response: requests.Response) -> str:
-        text = f"HTTP {response.status_code}"
-        phrase = "".join(c for c in response.reason or "" if c.isprintable())[:60]
+    def scrub(self, text: str) -> str:
+        """``text`` with the key and the URL's user info replaced by ``***``, on one line."""
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        text = USERINFO_IN_TEXT.sub("//***@", text)
+        return _printable(text)
+
+    def _http_reason(self, reply: _Reply) -> str:
+        text = f"HTTP {reply.status}"
+        phrase = _printable(reply.reason)[:60]
         if phrase:
             text += f" {phrase}"
-        if response.status_code in (401, 403) and self._key_variable:
+        if 300 <= reply.status < 400:
+            text += " (redirects are not followed)"
+        if reply.status in (401, 403) and self._key_variable:
             text += f", check {self._key_variable}"
         return text
+
+
+class _Failure(Exception):
+    """An exchange that failed, with the reason shown (inside the worker only)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Bearer:
@@ -141,13 +355,113 @@ class _Bearer:
         return "_Bearer(<hidden>)"
 
 
-def _lenient_json(response: requests.Response) -> dict[str, Any]:
-    """The body of an expected non-200 answer as a JSON object; ``{}`` when it is not one."""
+def _read(response: requests.Response, where: str) -> _Reply:
+    """The whole answer of ``response``, decoded, within :data:`MAX_RESPONSE_BYTES`."""
+    too_large = f"{where}: the response is too large (over {MAX_RESPONSE_BYTES >> 20} MiB)"
+    headers = response.headers
+    length = headers.get("Content-Length", "")
+    if length.strip().isdigit() and int(length) > MAX_RESPONSE_BYTES:
+        raise _Failure(too_large)
+    encoding = headers.get("Content-Encoding", "")
+    decode = _decoder(encoding)
+    if decode is None:
+        shown = _printable(encoding)[:40]
+        raise _Failure(f"{where}: the response has an unsupported encoding ({shown})")
+    body = bytearray()
+    raw = 0
+    while True:
+        chunk = response.raw.read(CHUNK, decode_content=False)
+        if not chunk:
+            break
+        raw += len(chunk)
+        if raw > MAX_RESPONSE_BYTES:
+            raise _Failure(too_large)
+        try:
+            decode(chunk, body, MAX_RESPONSE_BYTES)
+        except zlib.error:
+            raise _Failure(f"{where}: the response is not valid {encoding.strip()}") from None
+        if len(body) > MAX_RESPONSE_BYTES:
+            raise _Failure(too_large)
+    response.raw.release_conn()  # read to the end: the connection may serve the next one
+    return _Reply(
+        response.status_code,
+        response.reason or "",
+        headers.get("Content-Type") or "",
+        body,
+    )
+
+
+def _decoder(encoding: str) -> Callable[[bytes, bytearray, int], None] | None:
+    """A function inflating successive chunks of a body in ``encoding`` onto a bytearray,
+    stopping once it holds more than the given limit (at most :data:`CHUNK` * 16 bytes
+    are inflated at a time); None for an encoding not asked for."""
+    name = encoding.strip().lower()
+    if name in ("", "identity"):
+        return lambda chunk, into, limit: into.extend(chunk)
+    if name in ("gzip", "x-gzip"):
+        wbits = 16 + zlib.MAX_WBITS
+    elif name == "deflate":
+        wbits = zlib.MAX_WBITS  # zlib's format, or else raw deflate (as servers send both)
+    else:
+        return None
+    state = {"d": zlib.decompressobj(wbits), "first": True}
+
+    def decode(chunk: bytes, into: bytearray, limit: int) -> None:
+        while chunk and len(into) <= limit:
+            d = state["d"]
+            try:
+                into += d.decompress(chunk, min(CHUNK * 16, limit + 1 - len(into)))
+            except zlib.error:
+                if not (name == "deflate" and state["first"]):
+                    raise
+                state["d"] = zlib.decompressobj(-zlib.MAX_WBITS)
+                state["first"] = False
+                continue
+            state["first"] = False
+            if d.unconsumed_tail:
+                chunk = d.unconsumed_tail
+            elif d.eof and d.unused_data and name != "deflate":
+                chunk = d.unused_data  # the next gzip member
+                state["d"] = zlib.decompressobj(wbits)
+            else:
+                chunk = b""
+
+    return decode
+
+
+#: :func:`_json`'s answer for a body that is not JSON.
+_NOT_JSON = object()
+
+
+def _json(body: bytearray) -> object:
+    """``body`` parsed (as UTF-8, -16 or -32, as JSON allows); :data:`_NOT_JSON` if it is not.
+
+    The bytes are decoded to text and dropped before parsing, so the peak is the text and
+    what it parses into, not also the bytes. ``body`` is emptied.
+    """
+    import json
+
     try:
-        body = response.json()
+        text = body.decode(json.detect_encoding(body), "surrogatepass")
+    except (UnicodeDecodeError, LookupError):
+        return _NOT_JSON
+    finally:
+        body.clear()
+    try:
+        return json.loads(text)
     except (ValueError, RecursionError):
-        return {}
-    return body if isinstance(body, dict) else {}
+        return _NOT_JSON
+
+
+def _values(body: bytes | bytearray) -> int:
+    """An upper bound of the number of JSON values in ``body`` (a few ms for 32 MiB)."""
+    return sum(body.count(c) for c in (b",", b":", b"{", b"["))
+
+
+def _lenient_json(body: bytearray) -> dict[str, Any]:
+    """The body of an expected non-200 answer as a JSON object; ``{}`` when it is not one."""
+    parsed = _json(body) if _values(body) <= MAX_JSON_VALUES else None
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _connection_reason(exc: BaseException) -> str:
@@ -167,6 +481,111 @@ def _connection_reason(exc: BaseException) -> str:
     return "cannot connect"
 
 
+def _seconds(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+def _printable(text: str) -> str:
+    """``text`` with every character that is not printable shown as ``\\xNN`` (or ``\\uNNNN``)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _shut_down(sock: socket.socket) -> None:
+    """Shut ``sock`` down for both directions: a read blocked on it returns at once.
+
+    The plain socket method, also for a TLS socket, whose own one would pull its state
+    from under the worker.
+    """
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _secrets_of(url: str, key: str | None) -> list[str]:
+    """The texts never to show: the key, and the URL's user info, password and their
+    percent-decoded forms; longest first, so a secret is never partly replaced."""
+    from urllib.parse import unquote
+
+    found = {key} if key else set()
+    userinfo = _userinfo(url)
+    if userinfo:
+        password = userinfo.partition(":")[2]
+        found.update({userinfo, unquote(userinfo), password, unquote(password)})
+    return sorted((s for s in found if len(s) >= MIN_SCRUBBED), key=len, reverse=True)
+
+
+def _userinfo(url: str) -> str:
+    """Everything between the URL's ``//`` (its start if none) and the last ``@`` after it."""
+    start = url.find("//")
+    start = 0 if start < 0 else start + 2
+    at = url.rfind("@", start)
+    return url[start:at] if at >= 0 else ""
+
+
 def display_url(url: str) -> str:
-    """``url`` without a password, should one have been put in it."""
-    return PASSWORD_IN_URL.sub(r"//\1:***@", url)
+    """``url`` as shown to the user: any user name and password (everything between ``//``
+    and the last ``@``) as ``***``, characters that are not printable escaped."""
+    start = url.find("//")
+    start = 0 if start < 0 else start + 2
+    at = url.rfind("@", start)
+    if at >= 0:
+        url = url[:start] + "***" + url[at:]
+    return _printable(url)
+
+
+def _watched_session() -> requests.Session:
+    """A ``requests.Session`` whose connections report their sockets to the current
+    :class:`_Exchange` (so it can shut them down), asking only for gzip or deflate."""
+    import requests
+
+    http = requests.Session()
+    http.headers["Accept-Encoding"] = ACCEPT_ENCODING
+    pools = _watched_pools()
+    for prefix in ("http://", "https://"):
+        adapter = http.get_adapter(prefix)
+        adapter.poolmanager.pool_classes_by_scheme = pools  # type: ignore[union-attr]
+    return http
+
+
+_POOLS: dict[str, type] = {}
+
+
+def _watched_pools() -> dict[str, type]:
+    """urllib3 connection pools whose connections report each socket they use."""
+    if _POOLS:
+        return _POOLS
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def watched(base: type) -> type:
+        class Watched(base):  # type: ignore[valid-type, misc]
+            def _new_conn(self) -> socket.socket:
+                sock = super()._new_conn()
+                _report(sock)
+                return sock
+
+            def request(self, *args: Any, **kwargs: Any) -> None:
+                _report(self.sock)  # a kept-alive connection, used again
+                super().request(*args, **kwargs)
+
+        Watched.__name__ = Watched.__qualname__ = base.__name__  # as messages name them
+        return Watched
+
+    _POOLS.update(
+        http=type(
+            "HTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": watched(HTTPConnection)}
+        ),
+        https=type(
+            "HTTPSConnectionPool",
+            (HTTPSConnectionPool,),
+            {"ConnectionCls": watched(HTTPSConnection)},
+        ),
+    )
+    return _POOLS
+
+
+def _report(sock: socket.socket | None) -> None:
+    exchange = _current.exchange
+    if exchange is not None:
+        exchange.watch(sock)
