@@ -40,10 +40,10 @@ class Unexpected(ValueError):
 
 @dataclass(frozen=True)
 class Listing:
-    """``GET /sessions``: the sessions in the server's order, their statuses by id (the
-    Coordinator's only, also set on its sessions: the Session Manager's are asked
-    separately, as they always were), and the generation the entries showed (None for an
-    empty list)."""
+    """``GET /sessions``: the sessions in the server's order (each with the status the
+    listing gave), the statuses by id that answer ``fetch_status`` without a request (the
+    Coordinator's only: the Session Manager's are asked separately, as they always were),
+    and the generation the entries showed (None for an empty list)."""
 
     sessions: list[Session]
     statuses: dict[str, str]
@@ -64,9 +64,10 @@ def listing(body: dict[str, Any], generation: Generation | None, backend: str) -
         if session is None:
             raise Unexpected(_unusable(generation))
         status = entry.get("status")
-        if generation is Generation.COORDINATOR and _is_word(status):
-            statuses.setdefault(session.session_id, status)
+        if _is_word(status):
             session = replace(session, status=status)
+            if generation is Generation.COORDINATOR:
+                statuses.setdefault(session.session_id, status)
         sessions.append(session)
     return Listing(sessions, statuses, generation)
 

@@ -96,6 +96,8 @@ class ApiBackend:
         self._statuses: dict[str, str] = {}
         #: The status last answered for each session id (what a wait compares events with).
         self._answered: dict[str, str] = {}
+        #: This round's listing of the Session Manager, so several names cost one listing.
+        self._listing: list[Session] | None = None
         self._watcher: Watcher | None = None
 
     def __repr__(self) -> str:
@@ -106,6 +108,7 @@ class ApiBackend:
         """Try the server again from now on; a later failure does not warn twice."""
         self._out = False
         self._statuses.clear()
+        self._listing = None
 
     @hookimpl
     def resolve_session(self, name: str, config: Config) -> Session | None:
@@ -115,7 +118,9 @@ class ApiBackend:
             found = self._lookup(config, name)
             if found is not UNDECIDED:
                 return found  # type: ignore[return-value]
-        for session in self._sessions(config, name) or ():
+        if self._listing is None:
+            self._listing = self._sessions(config, name)
+        for session in self._listing or ():
             if session.name == name:
                 return session
         return None
@@ -131,7 +136,8 @@ class ApiBackend:
             status = body.get("status")
             if not isinstance(status, str) or not STATUS_WORD.fullmatch(status):
                 reason = f"GET {path}: unexpected response: 'status' is not a word"
-                return self._fail(config, reason)
+                self._fail(config, reason)
+                return None
         if session.session_id is not None:
             self._answered[session.session_id] = status
         return status
@@ -145,7 +151,8 @@ class ApiBackend:
         try:
             return answers.result(body)
         except Unexpected as exc:
-            return self._fail(config, f"GET {path}: unexpected response: {exc}")
+            self._fail(config, f"GET {path}: unexpected response: {exc}")
+            return None
 
     @hookimpl
     def list_sessions(self, config: Config) -> list[Session]:
@@ -161,6 +168,7 @@ class ApiBackend:
         if quoted is None:
             return False
         answer = self._call(config, "DELETE", f"/sessions/{quoted}", unknown=(404, 409))
+        self._listing = None
         if answer is not None and answer.status == 409:
             raise SessionBusy(
                 f"Session '{session.name}' is still running or idle on the "
@@ -209,7 +217,8 @@ class ApiBackend:
         try:
             session, generation, status = answers.looked_up(answer.body, name, NAME)
         except Unexpected as exc:
-            return self._fail(config, f"GET {path}: unexpected response: {exc}")
+            self._fail(config, f"GET {path}: unexpected response: {exc}")
+            return None
         self._generation = generation
         if generation is Generation.MANAGER:
             return UNDECIDED
@@ -243,7 +252,8 @@ class ApiBackend:
         try:
             found = answers.listing(answer.body, self._generation, NAME)
         except Unexpected as exc:
-            return self._fail(config, f"GET /sessions: unexpected response: {exc}")
+            self._fail(config, f"GET /sessions: unexpected response: {exc}")
+            return None
         self._generation = found.generation
         self._statuses.update(found.statuses)
         return found.sessions
@@ -267,7 +277,8 @@ class ApiBackend:
         try:
             return self._connect(config).request(method, path, params=params, expected=unknown)
         except ServerFailure as exc:
-            return self._fail(config, str(exc))
+            self._fail(config, str(exc))
+            return None
 
     def _connect(self, config: Config) -> Client:
         """The client for this command, made from the settings on first use."""
