@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 
 import pluggy
 
-from ao_core import answers, console, interrupts, waiting
+from ao_core import answers, console
 from ao_core.config import DEBUG, Config
 from ao_core.errors import AoError, OutputLost, Terminated, TimedOut, UsageError
 from ao_core.manager import get_plugin_manager
+from ao_core.options import DEFAULT_INTERVAL
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
 
 #: The exit status of a wait that timed out, as timeout(1) gives.
@@ -106,6 +107,8 @@ class Context:
             self.pm.hook.start_round(config=self.config)
             return self.statuses(names)
 
+        from ao_core import interrupts, waiting  # only a wait pays for these
+
         def watch(statuses: waiting.Statuses, seconds: float) -> bool | None:
             sessions = [s for s, status in statuses.values() if s and status in IN_PROGRESS]
             return self.pm.hook.wait_for_change(
@@ -119,7 +122,7 @@ class Context:
             return waiting.wait_until_settled(
                 ask,
                 timeout=timeout,
-                interval=args.interval or waiting.DEFAULT_INTERVAL,
+                interval=args.interval or DEFAULT_INTERVAL,
                 any_one=getattr(args, "any", False),
                 watch=watch,
                 progress=waiting.progress_line(list(names)),

@@ -11,7 +11,6 @@ by :data:`ORDER_TEXT` for the help, the man pages and the README).
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -199,6 +198,8 @@ def unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
 
 
 def _with_suggestion(name: str) -> str:
+    import difflib
+
     close = difflib.get_close_matches(name, hookspecs.CONTRACT, n=1)
     return f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
 

@@ -13,7 +13,12 @@ from ao_core.manager import ORDER_TEXT
 from ao_core.session import MAX_NAME_LENGTH
 from ao_core.settings import MAX_SECONDS, seconds
 from ao_core.version import __version__
-from ao_core.waiting import DEFAULT_INTERVAL, FIRST_PAUSE, MIN_INTERVAL
+
+#: ``--wait``'s pauses: the first one, and the default and least ``--interval`` (the
+#: longest pause). The loop itself is :mod:`ao_core.waiting`, imported only by a wait.
+FIRST_PAUSE = 0.1
+DEFAULT_INTERVAL = 2.0
+MIN_INTERVAL = FIRST_PAUSE
 
 #: What each command's epilog says about the backends, true for that command.
 ASKS_IN_ORDER = (

@@ -19,14 +19,11 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from ao_core import console, deadline
+from ao_core.options import FIRST_PAUSE
 from ao_core.session import IN_PROGRESS
 from ao_core.settings import Setting, seconds
 
-FIRST_PAUSE = 0.1
 GROWTH = 1.5
-DEFAULT_INTERVAL = 2.0
-#: The shortest ``--interval``: polling faster than this only loads the server.
-MIN_INTERVAL = FIRST_PAUSE
 #: How often the live line is redrawn while a backend watches.
 TICK = 1.0
 
