@@ -229,6 +229,35 @@ def wait_delays(server: ServerThread, sizes: Sizes, *options: str) -> list[float
     return delays
 
 
+#: How many sessions the several-session wait waits for.
+MANY = 10
+
+
+def requests_waiting_for_many(server: ServerThread, sizes: Sizes, *, together: bool) -> float:
+    """HTTP requests per second while waiting for :data:`MANY` running sessions on a
+    Session Manager for ``wait_window`` seconds: one ``ao-status A B ... --wait`` (one
+    listing per round for all names), or one ``--wait`` process per session."""
+    store = server.app.state.store
+    names = [f"many-{random.getrandbits(32):08x}" for _ in range(MANY)]
+    for name in names:
+        store.create(f"{name}-id", name, "/tmp")
+    env = clean_env(
+        AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=server.url, AGENT_ORCHESTRATOR_BACKENDS="api"
+    )
+    wait = ["--wait", "--timeout", f"{sizes.wait_window:g}"]
+    argvs = (
+        [[str(BIN / "ao-status"), *names, *wait]]
+        if together
+        else [[str(BIN / "ao-status"), name, *wait] for name in names]
+    )
+    seen = server.app.state.controls.requests
+    before = len(seen)
+    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL) for argv in argvs]
+    for proc in procs:
+        proc.wait(timeout=sizes.wait_window + 30)
+    return (len(seen) - before) / sizes.wait_window
+
+
 def requests_per_wait(server: ServerThread, sizes: Sizes) -> int:
     """HTTP requests one ``--wait`` on a running session makes in ``wait_window`` seconds
     (an event stream counts as one)."""
@@ -331,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             refused.close()
             hanging.close()
     text = render(report, sizes)
-    args.out.write_text(text)
+    args.out.write_text(text + kept_load_section(args.out))
     print(text)
     return 1 if failures and not args.quick else 0
 
@@ -436,6 +465,43 @@ def run_all(dirs, servers, refused, hanging, sizes):
             1.2,
         ),
     ]
+    rows += [
+        Row(
+            f"`ao-list-sessions --long` vs without, {n} sessions on files",
+            ours("ao-list-sessions", "--long", "--sessions-dir", many, **files),
+            ours("ao-list-sessions", "--sessions-dir", many, **files),
+            "without status",
+            1.5,
+        ),
+        Row(
+            f"`ao-list-sessions --long` vs without, {n} sessions on the Session Manager",
+            ours(
+                "ao-list-sessions",
+                "--long",
+                AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=big_server.url,
+                **api,
+            ),
+            ours("ao-list-sessions", AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=big_server.url, **api),
+            "without status",
+            1.5,
+        ),
+        Row(
+            f"`ao-list-sessions --long` vs without, {n} sessions on the Agent Coordinator",
+            ours(
+                "ao-list-sessions",
+                "--long",
+                AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=big_coordinator.url,
+                **api,
+            ),
+            ours(
+                "ao-list-sessions",
+                AGENT_ORCHESTRATOR_SESSION_MANAGER_URL=big_coordinator.url,
+                **api,
+            ),
+            "without status",
+            1.5,
+        ),
+    ]
     measure(rows, [api_hanging], sizes)
     checks = [
         (
@@ -463,7 +529,7 @@ def run_all(dirs, servers, refused, hanging, sizes):
             not imported,
         )
     )
-    streamed = stream_code_imported(rows[-1].ours)
+    streamed = stream_code_imported(rows[7].ours)
     checks.append(
         (
             "event-stream reader imported by `ao-status ID` without `--wait`",
@@ -477,6 +543,8 @@ def run_all(dirs, servers, refused, hanging, sizes):
     stream_delays = wait_delays(small_coordinator, sizes)
     long_delays = wait_delays(small_coordinator, sizes, "--interval", "600")
     stream_requests = requests_per_wait(small_coordinator, sizes)
+    together = requests_waiting_for_many(small_server, sizes, together=True)
+    apart = requests_waiting_for_many(small_server, sizes, together=False)
     worst = max(stream_delays + long_delays)
     checks.append(
         (
@@ -511,6 +579,11 @@ def run_all(dirs, servers, refused, hanging, sizes):
             f"`--wait` on the event stream: HTTP requests in a {sizes.wait_window:g} s wait",
             str(stream_requests),
             "Agent Coordinator: the stream, plus a round every `--interval` (2 s)",
+        ),
+        (
+            f"waiting for {MANY} sessions: HTTP requests per second of waiting",
+            f"{together:.1f} in one `ao-status A B ... --wait`, {apart:.1f} in {MANY} processes",
+            "Session Manager (polling): one listing per round for all names",
         ),
         (
             "importing the event-stream reader",
@@ -565,6 +638,16 @@ NOTES = """\
   distribution's metadata) takes about 90 ms more, and both are in the floor. Our own
   imports and the plugin registration add 10 to 20 ms.
 """
+
+
+def kept_load_section(path: Path) -> str:
+    """The section ``bench/load.py --write`` put in the report, kept across a rewrite."""
+    from load import BEGIN, END
+
+    old = path.read_text() if path.exists() else ""
+    if BEGIN not in old or END not in old:
+        return ""
+    return "\n" + old[old.index(BEGIN) : old.index(END) + len(END)] + "\n"
 
 
 def render(report, sizes: Sizes) -> str:

@@ -36,6 +36,25 @@ def test_the_harness_runs_and_writes_every_row(tmp_path):
         "`--wait --interval 600` on the event stream",
         "`--wait` on the event stream: HTTP requests in a 1 s wait",
         "importing the event-stream reader",
+        "`ao-list-sessions --long` vs without, 20 sessions on files",
+        "`ao-list-sessions --long` vs without, 20 sessions on the Session Manager",
+        "`ao-list-sessions --long` vs without, 20 sessions on the Agent Coordinator",
+        "waiting for 10 sessions: HTTP requests per second of waiting",
     ]:
         assert row in text, row
     assert text.strip() in proc.stdout  # the table is printed as well as written
+
+
+def test_a_rewrite_keeps_the_load_section(tmp_path):
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text("old\n<!-- load:begin -->\nload figures\n<!-- load:end -->\n")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "old\n" not in text
+    assert text.endswith("<!-- load:begin -->\nload figures\n<!-- load:end -->\n")
