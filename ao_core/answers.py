@@ -43,9 +43,9 @@ def status_record(
     return record
 
 
-def session_line(session: Session, *, with_status: bool = False) -> str:
-    """``NAME (session-id: ID, project-dir: DIR)``, with the status after the name if asked."""
-    status = f" {printable(session.status or NOT_EXISTENT)}" if with_status else ""
+def session_line(session: Session, status: str | None = None) -> str:
+    """``NAME (session-id: ID, project-dir: DIR)``, with ``status`` after the name if given."""
+    status = f" {printable(status)}" if status is not None else ""
     session_id = printable(session.session_id or "unknown")
     project_dir = printable(session.project_dir or "unknown")
     return (
@@ -53,14 +53,14 @@ def session_line(session: Session, *, with_status: bool = False) -> str:
     )
 
 
-def session_record(session: Session, *, with_status: bool = False) -> dict[str, Any]:
-    """``{"name", "session_id", "project_dir", "backend"}``, and ``status`` if asked."""
+def session_record(session: Session, status: str | None = None) -> dict[str, Any]:
+    """``{"name", "session_id", "project_dir", "backend"}``, and ``status`` if given."""
     record: dict[str, Any] = {
         "name": session.name,
         "session_id": session.session_id,
         "project_dir": session.project_dir,
         "backend": session.backend,
     }
-    if with_status:
-        record["status"] = session.status
+    if status is not None:
+        record["status"] = str(status)
     return record

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pluggy
 
 from ao_core import answers, console
 from ao_core.config import DEBUG, Config
-from ao_core.errors import AoError, OutputLost, Terminated, TimedOut, UsageError
+from ao_core.errors import AoError, OutputLost, Terminated, TimedOut, Unexpected, UsageError
 from ao_core.manager import get_plugin_manager
 from ao_core.options import DEFAULT_INTERVAL
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
@@ -69,21 +69,25 @@ class Context:
                 seen.setdefault(session.name, session)
         return list(seen.values())
 
-    def with_statuses(self, sessions: list[Session]) -> list[Session]:
-        """``sessions`` with their status filled in: a backend that listed a session
-        without its status is asked for it (that backend only, once per session)."""
+    def statuses_listed(self, sessions: list[Session]) -> dict[str, str]:
+        """Each listed session's status, by name: the one the listing gave, else what the
+        backends answer for many at once (``fetch_statuses``), else what the backend that
+        listed the session answers for it alone (``fetch_status``, that backend only)."""
+        statuses = {s.name: s.status for s in sessions if s.status is not None}
+        missing = [s for s in sessions if s.status is None]
+        for answer in self.pm.hook.fetch_statuses(sessions=missing, config=self.config):
+            for name, status in (answer or {}).items():
+                statuses.setdefault(name, status)
         callers: dict[str, pluggy.HookCaller] = {}
-        filled = []
         for session in sessions:
-            if session.status is None:
+            if session.name not in statuses:
                 backend = session.backend or ""
                 if backend not in callers:
                     others = [p for n, p in self.pm.list_name_plugin() if n != backend]
                     callers[backend] = self.pm.subset_hook_caller("fetch_status", others)
                 status = callers[backend](session=session, config=self.config)
-                session = replace(session, status=status or NOT_EXISTENT)
-            filled.append(session)
-        return filled
+                statuses[session.name] = status or NOT_EXISTENT
+        return statuses
 
     def delete(self, session: Session) -> bool:
         """Delete ``session`` from every backend that has it; True if any did."""
@@ -169,13 +173,7 @@ def run(
         console.error(str(exc))
         return exit_status(exc)
     except AoError as exc:
-        _debug_traceback()
-        console.error(str(exc))
-        if getattr(args, "json", False):
-            try:
-                console.emit(answers.error_document(exc))
-            except (OutputLost, BrokenPipeError):
-                console.discard_stdout()  # the error is on stderr; its status stands
+        _report(exc, args)
         return exit_status(exc)
     except (KeyboardInterrupt, Terminated) as exc:
         return exit_status(exc)
@@ -184,11 +182,21 @@ def run(
         console.discard_stdout()
         return exit_status(exc)
     except Exception as exc:
-        _debug_traceback()
-        console.error(
-            f"unexpected {type(exc).__name__}: {exc} (set AGENT_ORCHESTRATOR_DEBUG=1 for details)"
-        )
+        why = f"unexpected {type(exc).__name__}: {exc} (set {DEBUG.variable}=1 for details)"
+        _report(Unexpected(why), args)
         return exit_status(exc)
+
+
+def _report(exc: AoError, args: argparse.Namespace) -> None:
+    """The ``Error:`` line (and the traceback when debugging), and with ``--json`` the
+    error document on stdout."""
+    _debug_traceback()
+    console.error(str(exc))
+    if getattr(args, "json", False):
+        try:
+            console.emit(answers.error_document(exc))
+        except (OutputLost, BrokenPipeError):
+            console.discard_stdout()  # the error is on stderr; its status stands
 
 
 def _hold_standard_fds() -> None:

@@ -82,6 +82,12 @@ class StorageError(AoError):
     code = "storage_error"
 
 
+class Unexpected(AoError):
+    """Any other exception that reached the command: a bug, reported in one line."""
+
+    code = "internal"
+
+
 class BadAnswer(Exception):
     """A backend answered a hook with something that is not an answer to it."""
 

@@ -102,7 +102,8 @@ def checked(hook: Hook, answer: object, backend: str) -> object:
     """``answer`` as the commands expect it, or :class:`BadAnswer`.
 
     Sessions lacking a ``backend`` are stamped with this one's name; a status of
-    ``not_existent`` becomes ``None`` ("I don't have it": the next backend is asked).
+    ``not_existent`` becomes ``None`` ("I don't have it": the next backend is asked), and
+    is left out of a ``{name: status}`` answer.
     """
     if answer is None or hook.answer is None:
         return None
@@ -118,4 +119,8 @@ def checked(hook: Hook, answer: object, backend: str) -> object:
         return stamped if hook.many else stamped[0]
     if hook.name == "fetch_status" and answer == NOT_EXISTENT:
         return None
+    if hook.answer is dict:
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in answer.items()):
+            raise BadAnswer("returned a dict that is not {name: status}")
+        return {name: status for name, status in answer.items() if status != NOT_EXISTENT}
     return answer

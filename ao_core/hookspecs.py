@@ -51,7 +51,7 @@ class Hook:
         """What one answer (one item, for a list) must be, in words, for warnings."""
         if self.answer is None:
             return "nothing"
-        words = {str: "a string", bool: "True or False"}
+        words = {str: "a string", bool: "True or False", dict: "a dict of statuses"}
         return words.get(self.answer, f"a {self.answer.__name__}")
 
 
@@ -112,6 +112,17 @@ def list_sessions(config: Config) -> list[Session]:
 
     Every backend contributes; the commands show one line per name, taken from the
     earliest backend in the order that has it.
+    """
+
+
+@contract_hook(first_answer=False, answer=dict, required=False)
+def fetch_statuses(sessions: list[Session], config: Config) -> dict[str, str]:
+    """Optional: the statuses of many sessions at once, ``{name: status}``, for those you have.
+
+    ``ao-list-sessions --long`` asks this once for every listed session whose status the
+    listing did not give, instead of :func:`fetch_status` once per session; a backend that
+    can answer many more cheaply than one by one (one pass over a directory) implements
+    it. Leave out the sessions you don't have; the others are asked one by one.
     """
 
 

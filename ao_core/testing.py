@@ -189,6 +189,19 @@ class BackendContract:
         ids = {s.name: s.session_id for s in listed}
         assert (ids["alpha"], ids["beta"]) == ("sid-alpha", "sid-beta")
 
+    def test_statuses_at_once_agree_with_one_by_one(self, store: SessionStore, ask: Asker) -> None:
+        """``fetch_statuses`` (optional) must answer what ``fetch_status`` answers."""
+        store.add_finished("alpha", "the answer", "sid-alpha")
+        store.add_running("beta", "sid-beta")
+        store.add_failed("gamma", "error_max_turns")
+        listed = ask.listed()
+        at_once: dict[str, str] = {}
+        for answer in ask.hook.fetch_statuses(sessions=listed, config=ask.config):
+            at_once.update(answer or {})
+        assert set(at_once) <= {"alpha", "beta", "gamma"}
+        for name, status in at_once.items():
+            assert status == ask.status(name), name
+
     def test_empty_store_lists_nothing(self, store: SessionStore, ask: Asker) -> None:
         assert ask.listed() == []
 

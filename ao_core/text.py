@@ -30,6 +30,8 @@ def printable(text: str, *, multiline: bool = False) -> str:
     and tabs (a result's text has them legitimately) and escapes every other control.
     A clean ASCII text (the usual result) is checked at the speed of a memory scan.
     """
+    if text.isprintable():  # no control character at all: the usual short field
+        return text
     if text.isascii():
         allowed = _PRINTABLE_ASCII + (b"\n\t\r" if multiline else b"")
         clean = not text.encode("ascii").translate(None, allowed)

@@ -59,6 +59,8 @@ def describe_answer(answer: object) -> str:
         return f"session {answer.session_id or 'without id'}"
     if isinstance(answer, list):
         return f"{len(answer)} session{'' if len(answer) == 1 else 's'}"
+    if isinstance(answer, dict):
+        return f"{len(answer)} status{'' if len(answer) == 1 else 'es'}"
     if isinstance(answer, str) and len(answer) > RESULT_PREVIEW:
         return repr(answer[:RESULT_PREVIEW]) + f"... ({len(answer)} chars)"
     return repr(answer)

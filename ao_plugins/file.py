@@ -57,10 +57,10 @@ LAST_LINE_LIMIT = 64 * 1024 * 1024
 #: The largest ``.meta.json`` that is read (1 MiB; real ones are a few hundred bytes).
 #: A larger one is not read: the session exists, its metadata is unknown.
 META_LIMIT = 1024 * 1024
-#: The first block read backwards from the end of a ``.jsonl``; each further block is
-#: twice as large, up to :data:`MAX_BLOCK`, so a long line costs few system calls.
+#: The spans read at the end of a ``.jsonl`` to find its last line, in turn: one block
+#: (most lines), 8 MiB (long results, in one more read), then all the limit allows.
 BLOCK = 64 * 1024
-MAX_BLOCK = 4 * 1024 * 1024
+SPANS = (BLOCK, 8 * 1024 * 1024, LAST_LINE_LIMIT + BLOCK)
 
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 #: Errors from stat or open that mean "no regular file there": missing, a symlink loop,
@@ -83,7 +83,7 @@ class FileBackend:
     """
 
     def __init__(self) -> None:
-        self._last: dict[Path, tuple[tuple[int, int, int, int], dict | None]] = {}
+        self._last: dict[str, tuple[tuple[int, int, int, int], dict | None]] = {}
 
     @hookimpl
     def resolve_session(self, name: str, config: Config) -> Session | None:
@@ -95,11 +95,17 @@ class FileBackend:
     @hookimpl
     def fetch_status(self, session: Session, config: Config) -> str | None:
         exists, ended = self._end_of_run(session.name, config)
-        if not exists:
-            return None
-        if ended is None:
-            return "running"
-        return Status(FAILED, _failure(ended)) if _is_failure(ended) else "finished"
+        return _status(ended) if exists else None
+
+    @hookimpl
+    def fetch_statuses(self, sessions: list[Session], config: Config) -> dict[str, str]:
+        """The statuses of the listed sessions in one pass: each log's last line only."""
+        directory = os.fspath(config.sessions_dir)
+        return {
+            session.name: _status(_read_message(f"{directory}/{session.name}{LOG_SUFFIX}")[1])
+            for session in sessions
+            if session.backend == NAME  # listed here, so its name is a valid one
+        }
 
     @hookimpl
     def fetch_result(self, session: Session, config: Config) -> str | None:
@@ -157,90 +163,88 @@ class FileBackend:
         """Whether session ``name`` exists here, and its run's result message if it ended."""
         if not _exists(config, name):
             return False, None
-        message = self._last_message(_path(config, name, LOG_SUFFIX))
+        message = self._last_message(os.fspath(_path(config, name, LOG_SUFFIX)))
         return True, message if message is not None and _has_ended(message) else None
 
-    def _last_message(self, path: Path) -> dict | None:
-        """The last line of a ``.jsonl`` as a JSON object.
-
-        None when the log is missing, not a regular file, empty, or its last line is
-        partial, not an object, longer than :data:`LAST_LINE_LIMIT` or shrank while read.
-        """
-        st = _stat(path)
-        if st is None or not stat.S_ISREG(st.st_mode):
-            return None
+    def _last_message(self, path: str) -> dict | None:
+        """The last line of a ``.jsonl`` as a JSON object (see :func:`_read_message`),
+        remembered for this command while the file stays the same."""
         cached = self._last.get(path)
-        if cached is not None and cached[0] == _key(st):
-            return cached[1]
-        opened = _open_regular(path)
-        if opened is None:
-            return None
-        fd, st = opened
-        try:
-            line = _read_last_line(fd, st.st_size, path)
-        except _Changed:
-            return None
-        finally:
-            os.close(fd)
-        message = _parse_line(line) if line else None
-        self._last[path] = (_key(st), message)
+        if cached is not None:
+            st = _stat(path)
+            if st is not None and cached[0] == _key(st):
+                return cached[1]
+        key, message = _read_message(path)
+        if key is not None:
+            self._last[path] = (key, message)
         return message
+
+
+def _read_message(path: str) -> tuple[tuple[int, int, int, int] | None, dict | None]:
+    """The identity of a ``.jsonl`` and its last line as a JSON object.
+
+    The message is None when the log is missing, not a regular file, empty, or its last
+    line is partial, not an object, longer than :data:`LAST_LINE_LIMIT` or shrank while
+    read (the identity is then None too: nothing to remember).
+    """
+    opened = _open_regular(path)
+    if opened is None:
+        return None, None
+    fd, st = opened
+    try:
+        line = _read_last_line(fd, st.st_size, path)
+    except _Changed:
+        return None, None
+    finally:
+        os.close(fd)
+    return _key(st), (_parse_line(line) if line else None)
 
 
 def last_line(path: str | Path) -> bytes | None:
     """The last non-empty line of a regular file (``b""`` if it has none).
 
     None when ``path`` is missing or not a regular file, when the line is longer than
-    :data:`LAST_LINE_LIMIT`, or when the file shrank while it was read. Blocks are read
-    backwards from the end, so the cost grows with the length of that line only, never
-    with the size of the file. Raises :class:`StorageError` on permission denied.
+    :data:`LAST_LINE_LIMIT`, or when the file shrank while it was read. Spans are read at
+    the end of the file, so the cost grows with the length of that line only, never with
+    the size of the file. Raises :class:`StorageError` on permission denied.
     """
     opened = _open_regular(Path(path))
     if opened is None:
         return None
     fd, st = opened
     try:
-        return _read_last_line(fd, st.st_size, path)
+        line = _read_last_line(fd, st.st_size, path)
+        return None if line is None else bytes(line)
     except _Changed:
         return None
     finally:
         os.close(fd)
 
 
-def _read_last_line(fd: int, size: int, path: str | Path) -> bytes | None:
+def _read_last_line(fd: int, size: int, path: str | Path) -> bytes | memoryview | None:
     """The last non-empty line within the first ``size`` bytes of ``fd``, or None if too long.
 
-    Trailing line breaks (``\\r`` and ``\\n``) are skipped, then blocks are read backwards
-    until the previous ``\\n``. A line within the first block read is sliced from it;
-    a longer one is read once more, in one piece, once its start is known, so memory
-    stays at one block plus the line. Raises :class:`_Changed` on a short read.
+    Reads one span at the end of the file, each of :data:`SPANS` in turn (never past the
+    file's start) until one holds the line's start; the line is a view into that span, so
+    even a 5 MB line costs two reads and no copy, and memory stays bounded by
+    :data:`LAST_LINE_LIMIT`. Trailing line breaks are skipped; a file whose last
+    :data:`BLOCK` bytes are all line breaks has no readable last line (None). Raises
+    :class:`_Changed` on a short read.
     """
-    end: int | None = None
-    pos, block = size, BLOCK
-    while pos > 0:
-        start = max(0, pos - block)
-        data = _pread(fd, pos - start, start, path)
-        if end is None:
-            data = data.rstrip(b"\r\n")
-            if data:
-                end = start + len(data)
-                newline = data.rfind(b"\n")
-                if newline >= 0 or start == 0:
-                    line = data[newline + 1 :]
-                    return line if len(line) <= LAST_LINE_LIMIT else None
-            elif size - start > LAST_LINE_LIMIT:
-                return None
-        else:
-            newline = data.rfind(b"\n")
-            if newline >= 0 or start == 0:
-                line_start = start + newline + 1
-                if end - line_start > LAST_LINE_LIMIT:
-                    return None
-                return _pread(fd, end - line_start, line_start, path)
-        if end is not None and end - start > LAST_LINE_LIMIT:
+    tail = _pread(fd, min(size, BLOCK), max(0, size - BLOCK), path)
+    end = size - len(tail) + len(tail.rstrip(b"\r\n"))  # where the last line ends
+    if end == size - len(tail):
+        return b"" if end == 0 else None
+    for span in SPANS:
+        start = max(0, size - span)
+        data = tail if span == BLOCK else _pread(fd, size - start, start, path)
+        newline = data.rfind(b"\n", 0, end - start)
+        if newline >= 0 or start == 0:
+            line = memoryview(data)[newline + 1 : end - start]
+            return line if len(line) <= LAST_LINE_LIMIT else None
+        if end - start > LAST_LINE_LIMIT:
             return None
-        pos, block = start, min(2 * block, MAX_BLOCK)
-    return b""
+    return None
 
 
 def _pread(fd: int, length: int, offset: int, path: str | Path) -> bytes:
@@ -254,10 +258,10 @@ def _pread(fd: int, length: int, offset: int, path: str | Path) -> bytes:
     return data
 
 
-def _parse_line(line: bytes) -> dict | None:
+def _parse_line(line: bytes | memoryview) -> dict | None:
     """A JSON object from one line; None for anything else (partial, binary, too deep)."""
     try:
-        message = json.loads(line.decode("utf-8"))
+        message = json.loads(str(line, "utf-8"))
     except (ValueError, RecursionError):
         return None
     return message if isinstance(message, dict) else None
@@ -378,6 +382,13 @@ def _session(name: str, meta: dict) -> Session:
         project_dir=project_dir if isinstance(project_dir, str) and project_dir else None,
         backend=NAME,
     )
+
+
+def _status(message: dict | None) -> str:
+    """The status a log's last message gives: ``running`` until a result message ends it."""
+    if message is None or not _has_ended(message):
+        return "running"
+    return Status(FAILED, _failure(message)) if _is_failure(message) else "finished"
 
 
 def _has_ended(message: dict) -> bool:

@@ -163,3 +163,24 @@ def test_list_is_sorted_and_tolerant(backups, config, fb):
 def test_missing_sessions_directory_is_an_empty_list(tmp_path, fb):
     config = Config(project_dir=tmp_path, sessions_dir=tmp_path / "nope")
     assert fb.list_sessions(config=config) == []
+
+
+@pytest.mark.parametrize(
+    "before, length, trailing",
+    [
+        (0, 10, b"\n"),
+        (100, 64 * 1024 - 5, b"\n"),
+        (100, 64 * 1024 + 5, b"\n"),
+        (70_000, 8 * 64 * 1024 + 1, b"\r\n"),
+        (10, 600_000, b""),
+        (3 * 1024 * 1024, 5 * 1024 * 1024, b"\n\n\n"),
+    ],
+)
+def test_last_line_across_the_spans_it_reads(tmp_path, before, length, trailing):
+    """Whatever span holds the line's start, the line read is the file's last line."""
+    line = (b"0123456789abcdef" * (length // 16 + 1))[:length]
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"e" * before + b"\n" + line + trailing)
+    expected = path.read_bytes().rstrip(b"\r\n").rsplit(b"\n", 1)[-1]
+    assert expected == line
+    assert last_line(path) == line

@@ -15,13 +15,14 @@ why the dev and test extras pin it. ``--check`` only reports stale scripts.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from unittest import mock
 
 import shtab
 
@@ -207,18 +208,9 @@ def annotate(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def fixed_width() -> Iterator[None]:
+def fixed_width() -> AbstractContextManager[dict[str, str]]:
     """Let argparse wrap help text at :data:`COLUMNS`, whatever terminal this runs in."""
-    saved = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = COLUMNS
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = saved
+    return mock.patch.dict(os.environ, COLUMNS=COLUMNS)
 
 
 def render(prog: str, shell: str) -> str:

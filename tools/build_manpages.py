@@ -13,13 +13,14 @@ backend's), ``{see_also}`` from the registry. ``--check`` only reports stale pag
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from unittest import mock
 
 from argparse_manpage.manpage import Manpage
 
@@ -109,18 +110,9 @@ def include_files(command: str) -> list[Path]:
     return [COMMON_INCLUDE, own]
 
 
-@contextlib.contextmanager
-def fixed_width() -> Iterator[None]:
+def fixed_width() -> AbstractContextManager[dict[str, str]]:
     """Let argparse wrap help text at :data:`COLUMNS`, whatever terminal this runs in."""
-    saved = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = COLUMNS
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = saved
+    return mock.patch.dict(os.environ, COLUMNS=COLUMNS)
 
 
 def render_parser(

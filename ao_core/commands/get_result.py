@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from ao_core import cli, console, options
 from ao_core.errors import NoResult, NotExistent, SessionFailed, StillRunning, TimedOut
 from ao_core.session import FAILED, IN_PROGRESS, NOT_EXISTENT, RESULT_READY, StructuredResult
-from ao_core.text import printable
 
 
 def parser() -> argparse.ArgumentParser:
@@ -57,7 +56,7 @@ def get_result(args: argparse.Namespace) -> int:
         value = json.loads(result) if isinstance(result, StructuredResult) else result
         console.emit(json.dumps({"name": name, "result": value}))
     else:
-        console.emit(printable(result, multiline=True))
+        console.emit(result)
     return 0
 
 

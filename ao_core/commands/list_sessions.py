@@ -38,18 +38,18 @@ def parser() -> argparse.ArgumentParser:
 def list_sessions(args: argparse.Namespace) -> int:
     ctx = cli.start(args)
     sessions = ctx.all_sessions()
-    long = args.long or args.status is not None
-    if long:
-        sessions = ctx.with_statuses(sessions)
+    statuses: dict[str, str | None] = {}
+    if args.long or args.status is not None:
+        statuses = ctx.statuses_listed(sessions)
     if args.status is not None:
-        sessions = [s for s in sessions if s.status in args.status]
+        sessions = [s for s in sessions if statuses[s.name] in args.status]
     if args.json:
-        records = [answers.session_record(s, with_status=long) for s in sessions]
+        records = [answers.session_record(s, statuses.get(s.name)) for s in sessions]
         console.emit(json.dumps(records, indent=2))
     elif not sessions:
         console.emit("No sessions found")
     else:
-        console.emit("\n".join(answers.session_line(s, with_status=long) for s in sessions))
+        console.emit("\n".join(answers.session_line(s, statuses.get(s.name)) for s in sessions))
     return 0
 
 
