@@ -62,7 +62,7 @@ def clean(args: argparse.Namespace) -> int:
                 status = 1
             records.append(record)
         if args.json:
-            console.emit(json.dumps(records, indent=2))
+            console.emit(json.dumps(records))
     return status
 
 
