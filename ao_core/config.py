@@ -118,9 +118,10 @@ def parse_backends(
 
     Raises :class:`UsageError` for a list with an empty name (``","``) or a name twice.
     """
-    value, source = (flag, "--backends") if flag is not None else (None, variable)
-    if value is None and environ is not None:
-        value = environ.get(variable)
+    if flag is not None:
+        value, source = flag, "--backends"
+    else:
+        value, source = (environ or {}).get(variable), variable
     if value is None or not value.strip():
         return None
     names = tuple(part.strip() for part in value.split(","))

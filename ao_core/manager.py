@@ -176,25 +176,11 @@ def add_backend(pm: pluggy.PluginManager, backend: Backend, *, debug: bool = Fal
     try:
         pm.check_pending()
     except pluggy.PluginValidationError:
+        unknown = sorted(c.name for c in pm.get_hookcallers(guarded) or () if not c.has_spec())
         pm.unregister(guarded)
-        names = ", ".join(map(_with_suggestion, unknown_hooks(pm, instance)))
+        names = ", ".join(map(_with_suggestion, unknown))
         raise UnknownHook(f"{names}: not a hook") from None
     return guarded
-
-
-def hook_names(pm: pluggy.PluginManager, plugin: object) -> list[str]:
-    """The names of the hooks ``plugin`` implements (marked with ``hookimpl``)."""
-    names = []
-    for attr in dir(plugin):
-        opts = pm.parse_hookimpl_opts(plugin, attr)
-        if opts is not None:
-            names.append(opts.get("specname") or attr)
-    return names
-
-
-def unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> list[str]:
-    """The hooks ``plugin`` marks that the contract does not have (typos, in practice)."""
-    return sorted(set(hook_names(pm, plugin)) - set(hookspecs.CONTRACT))
 
 
 def _with_suggestion(name: str) -> str:

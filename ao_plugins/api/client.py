@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from ao_core import deadline
 from ao_core.errors import ServerFailure
+from ao_core.text import printable
 
 if TYPE_CHECKING:
     import requests
@@ -113,14 +114,14 @@ class _Exchange:
             self._sockets.append(sock)
             abandoned = self._abandoned
         if abandoned:
-            _shut_down(sock)
+            shut_down(sock)
 
     def abandon(self) -> None:
         with self._lock:
             self._abandoned = True
             sockets = list(self._sockets)
         for sock in sockets:
-            _shut_down(sock)
+            shut_down(sock)
 
 
 class _Current(threading.local):
@@ -186,7 +187,7 @@ class Client:
             )
         body = _json(reply.take_body())
         if body is _NOT_JSON:
-            kind = _printable(reply.content_type)[:60] or "no content type"
+            kind = printable(reply.content_type)[:60] or "no content type"
             raise self._failure(f"{where}: the response is not JSON ({kind})")
         if not isinstance(body, dict):
             raise self._failure(f"{where}: unexpected response: not a JSON object")
@@ -315,11 +316,11 @@ class Client:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         text = USERINFO_IN_TEXT.sub("//***@", text)
-        return _printable(text)
+        return printable(text)
 
     def _http_reason(self, reply: _Reply) -> str:
         text = f"HTTP {reply.status}"
-        phrase = _printable(reply.reason)[:60]
+        phrase = printable(reply.reason)[:60]
         if phrase:
             text += f" {phrase}"
         if 300 <= reply.status < 400:
@@ -365,7 +366,7 @@ def _read(response: requests.Response, where: str) -> _Reply:
     encoding = headers.get("Content-Encoding", "")
     decode = _decoder(encoding)
     if decode is None:
-        shown = _printable(encoding)[:40]
+        shown = printable(encoding)[:40]
         raise _Failure(f"{where}: the response has an unsupported encoding ({shown})")
     body = bytearray()
     raw = 0
@@ -485,14 +486,7 @@ def _seconds(value: float) -> str:
     return f"{round(value, 2):g}"
 
 
-def _printable(text: str) -> str:
-    """``text`` with every character that is not printable shown as ``\\xNN`` (or ``\\uNNNN``)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _shut_down(sock: socket.socket) -> None:
+def shut_down(sock: socket.socket) -> None:
     """Shut ``sock`` down for both directions: a read blocked on it returns at once.
 
     The plain socket method, also for a TLS socket, whose own one would pull its state
@@ -531,7 +525,7 @@ def display_url(url: str) -> str:
     at = url.rfind("@", start)
     if at >= 0:
         url = url[:start] + "***" + url[at:]
-    return _printable(url)
+    return printable(url)
 
 
 def _watched_session() -> requests.Session:

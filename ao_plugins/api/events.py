@@ -19,6 +19,7 @@ behind a finished wait.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import socket
@@ -32,7 +33,7 @@ import requests
 
 from ao_core import deadline
 from ao_core.session import IN_PROGRESS
-from ao_plugins.api.client import _Bearer
+from ao_plugins.api.client import _Bearer, shut_down
 from ao_plugins.api.sse import frames
 
 PATH = "/sse/sessions"
@@ -130,13 +131,11 @@ class EventStream:
         self._asked.set()
         if response is not None:
             sock = _socket(response)
-            try:
-                if sock is not None:
-                    sock.shutdown(socket.SHUT_RDWR)
-                else:
+            if sock is not None:
+                shut_down(sock)
+            else:
+                with contextlib.suppress(OSError):
                     response.close()
-            except OSError:
-                pass
 
     def join(self, timeout: float) -> bool:
         """Wait for both threads to end (tests); True when they did."""
