@@ -15,9 +15,18 @@ import pluggy
 
 from ao_core import answers, console
 from ao_core.config import DEBUG, Config
-from ao_core.errors import AoError, OutputLost, Terminated, TimedOut, Unexpected, UsageError
+from ao_core.errors import (
+    AoError,
+    OutputLost,
+    Terminated,
+    TimedOut,
+    Unexpected,
+    Unsupported,
+    UsageError,
+)
 from ao_core.manager import get_plugin_manager
 from ao_core.options import DEFAULT_INTERVAL
+from ao_core.records import Blueprint, Turn
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
 
 #: The exit status of a wait that timed out, as timeout(1) gives.
@@ -58,8 +67,17 @@ class Context:
     def status_of(self, name: str) -> tuple[Session | None, str]:
         """The session ``name`` refers to and its status (``not_existent`` when none)."""
         session = self.resolve(name)
-        status = session and self.pm.hook.fetch_status(session=session, config=self.config)
-        return session, status or NOT_EXISTENT
+        return session, self.session_status(session) if session else NOT_EXISTENT
+
+    def session_status(self, session: Session) -> str:
+        """The status of a session found earlier in this command (``not_existent``: gone)."""
+        return self.pm.hook.fetch_status(session=session, config=self.config) or NOT_EXISTENT
+
+    def fresh_status(self, session: Session) -> str:
+        """:meth:`session_status` in a new round (after a wait, nothing a backend kept from
+        the last round may answer for it)."""
+        self.pm.hook.start_round(config=self.config)
+        return self.session_status(session)
 
     def all_sessions(self) -> list[Session]:
         """Every session any backend lists, one per name: the earliest backend's wins."""
@@ -93,6 +111,13 @@ class Context:
         """Delete ``session`` from every backend that has it; True if any did."""
         return any(self.pm.hook.delete_session(session=session, config=self.config))
 
+    def check_delete(self, session: Session) -> bool:
+        """What :meth:`delete` would do, deleting nothing: True when a backend says it would
+        delete, or when none can tell (the session was found); raises when one would
+        refuse (:class:`~ao_core.SessionBusy`)."""
+        answers = self.pm.hook.check_delete(session=session, config=self.config)
+        return any(answers) or not answers
+
     def statuses(self, names: Sequence[str]) -> dict[str, tuple[Session | None, str]]:
         """One round: each name's session and status (``not_existent`` when none)."""
         return {name: self.status_of(name) for name in names}
@@ -100,18 +125,37 @@ class Context:
     def settled_statuses(
         self, names: Sequence[str], args: argparse.Namespace
     ) -> tuple[dict[str, tuple[Session | None, str]], bool]:
-        """The statuses of ``names``, waited for with ``--wait``; True when that timed out.
-
-        ``--timeout`` wins over its variable, which is read only when a wait needs it.
-        """
+        """The statuses of ``names``, waited for with ``--wait``; True when that timed out."""
         if not args.wait:
             return self.statuses(names), False
+        return self.wait_for(
+            names,
+            lambda: self.statuses(names),
+            timeout=args.timeout,
+            interval=args.interval,
+            any_one=getattr(args, "any", False),
+        )
+
+    def wait_for(
+        self,
+        names: Sequence[str],
+        round_: Callable[[], dict[str, tuple[Session | None, str]]],
+        *,
+        timeout: float | None,
+        interval: float | None,
+        any_one: bool = False,
+    ) -> tuple[dict[str, tuple[Session | None, str]], bool]:
+        """Ask ``round_`` (each name's session and status) until no status is in progress,
+        with the one waiting loop, its deadline, interrupts and live line; True when the
+        wait timed out.
+
+        ``timeout`` None reads its variable, which is read only when a wait needs it.
+        """
+        from ao_core import interrupts, waiting  # only a wait pays for these
 
         def ask() -> dict[str, tuple[Session | None, str]]:
             self.pm.hook.start_round(config=self.config)
-            return self.statuses(names)
-
-        from ao_core import interrupts, waiting  # only a wait pays for these
+            return round_()
 
         def watch(statuses: waiting.Statuses, seconds: float) -> bool | None:
             sessions = [s for s, status in statuses.values() if s and status in IN_PROGRESS]
@@ -119,18 +163,45 @@ class Context:
                 sessions=sessions, config=self.config, timeout=seconds
             )
 
-        timeout = args.timeout
         if timeout is None:
             timeout = self.config.get(waiting.WAIT_TIMEOUT)
         with interrupts.quiet_termination():
             return waiting.wait_until_settled(
                 ask,
                 timeout=timeout,
-                interval=args.interval or DEFAULT_INTERVAL,
-                any_one=getattr(args, "any", False),
+                interval=interval or DEFAULT_INTERVAL,
+                any_one=any_one,
                 watch=watch,
                 progress=waiting.progress_line(list(names)),
             )
+
+    def turn_status(self, turn: Turn) -> str:
+        """How far a turn this command started has got (the session's status when no
+        backend follows turns)."""
+        status = self.pm.hook.fetch_turn_status(turn=turn, config=self.config)
+        if status is None:
+            status = self.pm.hook.fetch_status(session=turn.session, config=self.config)
+        return status or NOT_EXISTENT
+
+    def blueprints(self, tags: Sequence[str] = ()) -> list[Blueprint] | None:
+        """Every blueprint any backend lists, one per name (the earliest backend's); None
+        when no backend has blueprints at all."""
+        answers = [a for a in self.pm.hook.list_blueprints(tags=list(tags), config=self.config)]
+        if all(answer is None for answer in answers):
+            return None
+        seen: dict[str, Blueprint] = {}
+        for blueprints in answers:
+            for blueprint in blueprints or ():
+                seen.setdefault(blueprint.name, blueprint)
+        return list(seen.values())
+
+    def unsupported(self, doing: str) -> Unsupported:
+        """The error for an operation no selected backend can do, naming those asked."""
+        asked = ", ".join(reversed([name for name, _ in self.pm.list_name_plugin()]))
+        return Unsupported(
+            f"No backend can {doing} (asked: {asked or 'none'}); the Agent Coordinator can: "
+            "set AGENT_ORCHESTRATOR_SESSION_MANAGER_URL to its URL"
+        )
 
 
 def load_config(args: argparse.Namespace) -> Config:

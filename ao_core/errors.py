@@ -46,11 +46,27 @@ class NotExistent(AoError):
 
     code = "not_existent"
 
+    @classmethod
+    def to_resume(cls, name: str) -> NotExistent:
+        """The old ``ao-resume``'s error for a name nobody knows."""
+        return cls(
+            f"Session '{name}' does not exist. Use 'ao-start' command to create it", name=name
+        )
+
 
 class StillRunning(AoError):
     """The session is still in progress, so it has no result yet."""
 
     code = "still_running"
+
+    @classmethod
+    def session(cls, name: str) -> StillRunning:
+        """The old commands' error for a session still in progress."""
+        return cls(
+            f"Session '{name}' is still running. "
+            "Wait for completion or check status with ao-status.",
+            name=name,
+        )
 
 
 class TimedOut(StillRunning):
@@ -62,6 +78,49 @@ class TimedOut(StillRunning):
 class SessionBusy(StillRunning):
     """Raised by ``delete_session`` when the store refuses to delete a session still in use
     (the Agent Coordinator's 409 "Stop session first"); nothing of it may be deleted."""
+
+
+class Refused(AoError):
+    """Raised by a driving hook (start, resume, stop) when the store refuses the request
+    for a reason the user must read (parameters its schema refuses, a session that cannot
+    take another turn); the message is that reason."""
+
+    code = "refused"
+
+
+class AlreadyExists(Refused):
+    """``ao-start`` was given a name a backend already knows (also raised by a
+    ``start_session`` whose store already has that session)."""
+
+    code = "already_exists"
+
+    @classmethod
+    def session(cls, name: str) -> AlreadyExists:
+        """The old ``ao-start``'s error for a name already taken."""
+        return cls(
+            f"Session '{name}' already exists. Use 'ao-resume' command to continue or choose "
+            "a different name",
+            name=name,
+        )
+
+
+class NoPrompt(AoError):
+    """``ao-start`` or ``ao-resume`` got neither ``-p`` nor piped text."""
+
+    code = "no_prompt"
+
+
+class AgentUnavailable(AoError):
+    """``--agent`` names an agent no backend lists, or one that is inactive."""
+
+    code = "agent_unavailable"
+
+
+class Unsupported(AoError):
+    """No selected backend can do what the command asks (start, resume, stop, list
+    blueprints): the older Session Manager and the backup files cannot."""
+
+    code = "unsupported"
 
 
 class NoResult(AoError):

@@ -11,7 +11,9 @@ the contract (:data:`ao_core.hookspecs.CONTRACT`).
 
 Some exceptions are deliberate answers, not crashes, and pass through unchanged
 (:data:`DELIBERATE`): :class:`SessionFailed` ("that session ended in failure"),
-:class:`SessionBusy` ("I may not delete that session while it runs"),
+:class:`SessionBusy` ("I may not delete that session while it runs"), :class:`Refused`
+("the store refuses this start, turn or stop, and here is why"), :class:`NotExistent`
+(a driving hook's "that session is gone"),
 :class:`StorageError` ("my store cannot be read, and an answer without it would
 mislead": the command stops with one ``Error:`` line) and :class:`ConfigError` (one of
 the backend's settings is unusable). A backend that would rather let the next one answer
@@ -28,13 +30,21 @@ from dataclasses import replace
 import pluggy
 
 from ao_core import console
-from ao_core.errors import BadAnswer, ConfigError, SessionBusy, SessionFailed, StorageError
+from ao_core.errors import (
+    BadAnswer,
+    ConfigError,
+    NotExistent,
+    Refused,
+    SessionBusy,
+    SessionFailed,
+    StorageError,
+)
 from ao_core.hookspecs import CONTRACT, Hook
 from ao_core.session import NOT_EXISTENT, Session
 from ao_core.text import describe, one_line
 
 #: Exceptions a backend raises on purpose; they end the hook call and reach the command.
-DELIBERATE = (SessionFailed, SessionBusy, StorageError, ConfigError)
+DELIBERATE = (SessionFailed, SessionBusy, Refused, NotExistent, StorageError, ConfigError)
 
 
 class Failed:

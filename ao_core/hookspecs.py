@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pluggy
 
+from ao_core.records import Blueprint, Details, Turn
 from ao_core.session import Session
 
 if TYPE_CHECKING:
@@ -156,3 +157,74 @@ def wait_for_change(sessions: list[Session], config: Config, timeout: float) -> 
     stream) implements it; the first backend that answers is believed. Never block
     longer than ``timeout``.
     """
+
+
+# -- driving sessions: all optional; a backend that cannot do one leaves it out ----------
+
+
+@contract_hook(first_answer=True, answer=Turn, required=False)
+def start_session(name: str, parameters: dict, agent: str | None, config: Config) -> Turn | None:
+    """Optional: start a new session called ``name`` in your store and return its
+    :class:`~ao_core.records.Turn` as soon as the store accepted it (do not wait for it).
+
+    ``parameters`` is ``{"prompt": TEXT}``, or the object ``--params`` gave an agent with
+    its own parameters schema; ``agent`` is the blueprint to run (already checked against
+    :func:`list_blueprints`), or None. The commands have checked that no backend knows
+    ``name``. Raise :class:`~ao_core.Refused` with the store's reason when it refuses
+    (parameters its schema rejects; :class:`~ao_core.AlreadyExists` when it has the
+    name after all); return None when you cannot start sessions (the next backend is
+    asked).
+    """
+
+
+@contract_hook(first_answer=True, answer=Turn, required=False)
+def resume_session(session: Session, prompt: str, config: Config) -> Turn | None:
+    """Optional: give ``session`` another turn with ``prompt``; return that turn at once.
+
+    The commands have checked that the session exists and is not in progress. Raise
+    :class:`~ao_core.Refused` with the store's reason when the session cannot take a turn;
+    return None when you do not have it or cannot resume sessions.
+    """
+
+
+@contract_hook(first_answer=True, answer=str, required=False)
+def fetch_turn_status(turn: Turn, config: Config) -> str | None:
+    """Optional: how far ``turn`` (one you started) has got: ``pending`` or ``running``
+    while it is in progress, else a word that is not (``completed``, ``failed``, ...).
+
+    ``ao-start`` and ``ao-resume`` wait on this, so they wait for *their* turn even while
+    the session still shows the previous turn's status; without it they wait on
+    :func:`fetch_status`. Return None for a turn that is not yours.
+    """
+
+
+@contract_hook(first_answer=True, answer=str, required=False)
+def stop_session(session: Session, config: Config) -> str | None:
+    """Optional: ask your store to stop ``session``; return the status it answered with
+    (``stopping`` while the stop is under way, or the status it ended with).
+
+    Do not wait for the session to end: ``ao-stop`` follows it with :func:`fetch_status`.
+    Return None when you do not have the session or cannot stop sessions.
+    """
+
+
+@contract_hook(first_answer=True, answer=Details, required=False)
+def describe_session(session: Session, config: Config) -> Details | None:
+    """Optional: what your store knows about ``session`` (agent, times, runner, latest
+    run), for ``ao-show-config``; None when you do not have it."""
+
+
+@contract_hook(first_answer=False, answer=Blueprint, many=True, required=False)
+def list_blueprints(tags: list[str], config: Config) -> list[Blueprint] | None:
+    """Optional: the agents sessions can be started with in your store, having every tag
+    in ``tags`` (all of them when empty); None when your store has no blueprints at all.
+
+    Every backend is asked; a name listed by several is shown once, from the earliest.
+    """
+
+
+@contract_hook(first_answer=False, answer=bool, required=False)
+def check_delete(session: Session, config: Config) -> bool | None:
+    """Optional: what :func:`delete_session` would do, without deleting anything
+    (``ao-clean --dry-run``): True when you would delete your copy, False or None when you
+    have none, :class:`~ao_core.SessionBusy` raised when you would refuse."""

@@ -87,6 +87,53 @@ def add_wait_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_turn_options(parser: argparse.ArgumentParser) -> None:
+    """``-p``, ``--detach``, ``--timeout`` and ``--interval``: what ``ao-start`` and
+    ``ao-resume`` share (the prompt, and waiting for the turn they started)."""
+    parser.add_argument(
+        "-p",
+        "--prompt",
+        metavar="PROMPT",
+        help="the prompt; piped standard input is read too (after PROMPT and a newline)",
+    )
+    parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="return as soon as the server accepted the turn (print the session's name)",
+    )
+    add_timeout_option(
+        parser, "give up waiting for the turn after SECONDS, leaving the session running"
+    )
+    parser.add_argument(
+        "--interval",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"longest pause between two polls where the server cannot push changes "
+        f"(default: {DEFAULT_INTERVAL:g}, at least {MIN_INTERVAL:g})",
+    )
+
+
+def add_timeout_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--timeout SECONDS`` of a command that waits by default; ``what`` says for what."""
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"{what}; the exit status is then 124 (default: "
+        "$AGENT_ORCHESTRATOR_WAIT_TIMEOUT, else 600)",
+    )
+
+
+def check_turn_options(args: argparse.Namespace) -> None:
+    """``--timeout`` and ``--interval`` wait for the turn, which ``--detach`` does not."""
+    if args.detach:
+        for option in ("timeout", "interval"):
+            if getattr(args, option) is not None:
+                raise UsageError(f"--{option} cannot be used with --detach")
+    if args.interval is not None and args.interval < MIN_INTERVAL:
+        raise UsageError(f"--interval must be at least {MIN_INTERVAL:g} seconds")
+
+
 def check_wait_options(args: argparse.Namespace) -> None:
     """``--timeout`` and ``--interval`` only make sense with ``--wait``; no busy polling."""
     if not args.wait:

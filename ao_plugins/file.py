@@ -38,7 +38,7 @@ import os
 import stat
 from pathlib import Path
 
-from ao_core import Config, Session, SessionFailed, StorageError, console, hookimpl
+from ao_core import Config, Details, Session, SessionFailed, StorageError, console, hookimpl
 from ao_core.session import FAILED, Status, is_valid_name
 
 NAME = "file"
@@ -96,6 +96,24 @@ class FileBackend:
     def fetch_status(self, session: Session, config: Config) -> str | None:
         exists, ended = self._end_of_run(session.name, config)
         return _status(ended) if exists else None
+
+    @hookimpl
+    def describe_session(self, session: Session, config: Config) -> Details | None:
+        """The ``.meta.json``'s agent, project directory and times, and the status."""
+        if not _exists(config, session.name):
+            return None
+        meta = _read_meta(_path(config, session.name, META_SUFFIX))
+        if meta is None:
+            return None
+        found = _session(session.name, meta)
+        return Details(
+            session_id=found.session_id,
+            project_dir=found.project_dir,
+            agent=_text(meta.get("agent")),
+            created_at=_text(meta.get("created_at")),
+            last_resumed_at=_text(meta.get("last_resumed_at")),
+            status=self.fetch_status(found, config),
+        )
 
     @hookimpl
     def fetch_statuses(self, sessions: list[Session], config: Config) -> dict[str, str]:
@@ -382,6 +400,10 @@ def _session(name: str, meta: dict) -> Session:
         project_dir=project_dir if isinstance(project_dir, str) and project_dir else None,
         backend=NAME,
     )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _status(message: dict | None) -> str:

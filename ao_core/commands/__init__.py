@@ -8,5 +8,10 @@ COMMANDS = {
     "ao-get-result": "ao_core.commands.get_result",
     "ao-list-sessions": "ao_core.commands.list_sessions",
     "ao-clean": "ao_core.commands.clean",
+    "ao-start": "ao_core.commands.start",
+    "ao-resume": "ao_core.commands.resume",
+    "ao-stop": "ao_core.commands.stop",
+    "ao-list-blueprints": "ao_core.commands.list_blueprints",
+    "ao-show-config": "ao_core.commands.show_config",
     "ao-plugins": "ao_core.commands.plugins",
 }

@@ -7,8 +7,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ao_core import answers, cli, console, interrupts, options
-from ao_core.errors import AoError, NotExistent, SessionBusy, StorageError, UsageError
+from ao_core import answers, cli, console, interrupts, options, stopping
+from ao_core.errors import (
+    AoError,
+    NotExistent,
+    Refused,
+    SessionBusy,
+    StorageError,
+    TimedOut,
+    Unsupported,
+    UsageError,
+)
 from ao_core.session import Session
 from ao_core.text import printable
 
@@ -29,9 +38,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="sessions to delete")
     p.add_argument("--all", action="store_true", help="delete every listed session")
     p.add_argument(
+        "--stop",
+        action="store_true",
+        help="stop running and idle sessions first (as ao-stop does), then delete them",
+    )
+    p.add_argument(
         "--dry-run",
         action="store_true",
-        help="say what would be deleted (Would delete session 'NAME'), delete nothing",
+        help="say what would be deleted (Would delete session 'NAME') and what would be "
+        "refused, with the exit status the real run would have; delete nothing",
     )
     return p
 
@@ -53,10 +68,10 @@ def clean(args: argparse.Namespace) -> int:
             if terminated():
                 break
             try:
-                record = _delete(ctx, name, session, dry_run=args.dry_run)
+                record = _delete(ctx, name, session, dry_run=args.dry_run, stop=args.stop)
                 if not args.json:
                     console.emit(_done(record))
-            except (NotExistent, SessionBusy, StorageError) as exc:
+            except (NotExistent, SessionBusy, StorageError, Refused, Unsupported, TimedOut) as exc:
                 console.error(str(exc))
                 record = {"name": name, "deleted": False, "error": answers.error_member(exc)}
                 status = 1
@@ -67,26 +82,47 @@ def clean(args: argparse.Namespace) -> int:
 
 
 def _delete(
-    ctx: cli.Context, name: str, session: Session | None, *, dry_run: bool
+    ctx: cli.Context, name: str, session: Session | None, *, dry_run: bool, stop: bool
 ) -> dict[str, Any]:
-    """Delete one session (or say it would be); raises when it cannot be."""
+    """Delete one session, stopped first with ``stop`` (or say it would be); raises when
+    it cannot be."""
     if session is None:
         raise NotExistent(f"Session '{name}' does not exist", name=name)
-    if dry_run:
-        return {"name": name, "deleted": False, "would_delete": True}
+    live = stop and ctx.session_status(session) in stopping.LIVE
     try:
+        if dry_run:
+            if not live:
+                ctx.check_delete(session)
+            return {
+                "name": name,
+                "deleted": False,
+                "would_delete": True,
+                **_stop(live, "would_stop"),
+            }
+        if live:
+            outcome = stopping.stop(ctx, name)
+            if outcome.error is not None:
+                raise outcome.error
         deleted = ctx.delete(session)
     except AoError as exc:
         exc.name = name
         raise
     if not deleted:
         raise NotExistent(f"Session '{name}' does not exist", name=name)
-    return {"name": name, "deleted": True}
+    return {"name": name, "deleted": True, **_stop(live, "stopped")}
+
+
+def _stop(live: bool, key: str) -> dict[str, bool]:
+    """``{key: True}`` for a session ``--stop`` stops first, else nothing (the shape stays)."""
+    return {key: True} if live else {}
 
 
 def _done(record: dict[str, Any]) -> str:
     """The line saying what happened to one session."""
-    verb = "Deleted" if record["deleted"] else "Would delete"
+    if record["deleted"]:
+        verb = "Stopped and deleted" if record.get("stopped") else "Deleted"
+    else:
+        verb = "Would stop and delete" if record.get("would_stop") else "Would delete"
     return f"{verb} session '{printable(record['name'])}'"
 
 

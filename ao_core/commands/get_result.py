@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
-from ao_core import cli, console, options
-from ao_core.errors import NoResult, NotExistent, SessionFailed, StillRunning, TimedOut
-from ao_core.session import FAILED, IN_PROGRESS, NOT_EXISTENT, RESULT_READY, StructuredResult
+from ao_core import cli, console, options, results
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,31 +29,7 @@ def get_result(args: argparse.Namespace) -> int:
     ctx = cli.start(args, [name])
     statuses, timed_out = ctx.settled_statuses([name], args)
     session, state = statuses[name]
-    if state == NOT_EXISTENT:
-        raise NotExistent(f"Session '{name}' does not exist", name=name)
-    if state in IN_PROGRESS:
-        still = TimedOut if timed_out else StillRunning
-        raise still(
-            f"Session '{name}' is still running. "
-            "Wait for completion or check status with ao-status.",
-            name=name,
-        )
-    if state not in RESULT_READY and state != FAILED:
-        raise NoResult(f"Session '{name}' has no result: its status is '{state}'", name=name)
-    try:
-        result = ctx.pm.hook.fetch_result(session=session, config=ctx.config)
-    except SessionFailed as exc:
-        exc.name = name
-        raise
-    if state == FAILED:
-        raise SessionFailed(f"Session '{name}' has no result: its status is '{state}'", name=name)
-    if result is None:
-        raise NoResult(f"Session '{name}' is {state} but has no result", name=name)
-    if args.json:
-        value = json.loads(result) if isinstance(result, StructuredResult) else result
-        console.emit(json.dumps({"name": name, "result": value}))
-    else:
-        console.emit(result)
+    console.emit(results.answer(ctx, name, session, state, timed_out=timed_out, as_json=args.json))
     return 0
 
 

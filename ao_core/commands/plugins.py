@@ -16,7 +16,7 @@ def parser() -> argparse.ArgumentParser:
     """The ao-plugins parser (also the source of its man page)."""
     return options.make_parser(
         "ao-plugins",
-        "List every installed storage backend in effective call order: the selected ones "
+        "List every installed backend in call order: the selected ones "
         "in the order they are asked (#), then the others. For each: whether the commands "
         "use it under the current selection (yes, no, or failed when it cannot be loaded, "
         "with the reason), its distribution and version, and the hooks it implements. "

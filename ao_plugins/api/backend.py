@@ -21,9 +21,11 @@ import re
 from typing import TYPE_CHECKING
 
 from ao_core import Config, Session, console, deadline, hookimpl
-from ao_core.errors import ServerFailure, SessionBusy
+from ao_core.errors import AlreadyExists, NotExistent, Refused, ServerFailure, SessionBusy
+from ao_core.records import Blueprint, Details, Turn
+from ao_core.session import IN_PROGRESS
 from ao_core.settings import Setting, seconds
-from ao_plugins.api import answers
+from ao_plugins.api import answers, runs
 from ao_plugins.api.answers import STATUS_WORD, Generation, Unexpected, segment
 from ao_plugins.api.client import Answer, Client, display_url
 
@@ -36,6 +38,13 @@ NAME = "api"
 GENERATED_ID = re.compile(r"ses_[0-9a-f]{12}")
 #: What :meth:`ApiBackend._lookup` answers when only a listing can tell.
 UNDECIDED = object()
+#: Session statuses the Coordinator's runs may correct (see :mod:`ao_plugins.api.runs`):
+#: a turn in progress behind an ended status, a failed run behind ``pending``/``failed``.
+RUNS_TELL = frozenset({"idle", "finished", "failed", "pending", "stopped"})
+#: The answers to ``POST /runs`` that are answers, not signs of a failing server.
+RUN_ANSWERS = (201, 400, 404, 405, 409, 422)
+#: Statuses in which the Coordinator refuses to delete a session (409).
+BUSY = frozenset({"running", "idle"})
 
 
 def _key(value: str) -> str:
@@ -98,6 +107,9 @@ class ApiBackend:
         self._answered: dict[str, str] = {}
         #: This round's listing of the Session Manager, so several names cost one listing.
         self._listing: list[Session] | None = None
+        #: This round's ``GET /runs`` of the Coordinator (a session's latest run is found
+        #: only in the whole list), so several sessions cost one listing.
+        self._runs: list[dict] | None = None
         self._watcher: Watcher | None = None
 
     def __repr__(self) -> str:
@@ -109,6 +121,7 @@ class ApiBackend:
         self._out = False
         self._statuses.clear()
         self._listing = None
+        self._runs = None
 
     @hookimpl
     def resolve_session(self, name: str, config: Config) -> Session | None:
@@ -140,6 +153,9 @@ class ApiBackend:
                 return None
         if session.session_id is not None:
             self._answered[session.session_id] = status
+            if self._generation is Generation.COORDINATOR and status in RUNS_TELL:
+                latest = self._latest_run(config, session.session_id)
+                status = runs.session_status(status, latest)
         return status
 
     @hookimpl
@@ -170,10 +186,7 @@ class ApiBackend:
         answer = self._call(config, "DELETE", f"/sessions/{quoted}", unknown=(404, 409))
         self._listing = None
         if answer is not None and answer.status == 409:
-            raise SessionBusy(
-                f"Session '{session.name}' is still running or idle on the "
-                f"{Generation.COORDINATOR.value}: stop it first"
-            )
+            raise self._busy(session)
         return answer is not None and answer.status == 200
 
     @hookimpl
@@ -187,6 +200,168 @@ class ApiBackend:
             return None
         statuses = {s.session_id: self._answered.get(s.session_id) for s in sessions}
         return self._watch(config).wait(statuses, timeout)
+
+    # -- driving sessions (the Agent Coordinator only) ----------------------------------
+
+    @hookimpl
+    def start_session(
+        self, name: str, parameters: dict, agent: str | None, config: Config
+    ) -> Turn | None:
+        request = {
+            "type": "start_session",
+            "session_id": name,
+            "parameters": parameters,
+            "project_dir": str(config.project_dir),
+        }
+        if agent is not None:
+            request["agent_name"] = agent
+        return self._new_run(config, request, name)
+
+    @hookimpl
+    def resume_session(self, session: Session, prompt: str, config: Config) -> Turn | None:
+        if session.backend != NAME or session.session_id is None:
+            return None
+        request = {
+            "type": "resume_session",
+            "session_id": session.session_id,
+            "parameters": {"prompt": prompt},
+        }
+        return self._new_run(config, request, session.name)
+
+    @hookimpl
+    def fetch_turn_status(self, turn: Turn, config: Config) -> str | None:
+        quoted = segment(turn.run_id)
+        if turn.session.backend != NAME or quoted is None:
+            return None
+        answer = self._call(config, "GET", f"/runs/{quoted}", unknown=(404,))
+        if answer is None or answer.status != 200:
+            return None
+        status = runs.turn_status(answer.body)
+        if status not in IN_PROGRESS and turn.session.session_id is not None:
+            self._answered.pop(turn.session.session_id, None)
+        return status
+
+    @hookimpl
+    def stop_session(self, session: Session, config: Config) -> str | None:
+        quoted = segment(session.session_id)
+        if session.backend != NAME or quoted is None:
+            return None
+        if self._generation is not Generation.COORDINATOR:
+            return None
+        answer = self._call(config, "POST", f"/sessions/{quoted}/stop", unknown=(404,))
+        if answer is None or answer.status != 200:
+            return None
+        status = answer.body.get("status")
+        return status if isinstance(status, str) and STATUS_WORD.fullmatch(status) else "stopping"
+
+    @hookimpl
+    def describe_session(self, session: Session, config: Config) -> Details | None:
+        quoted = segment(session.session_id)
+        if session.backend != NAME or quoted is None:
+            return None
+        answer = self._call(config, "GET", f"/sessions/{quoted}", unknown=(404,))
+        if answer is None or answer.status != 200:
+            return None
+        entry = answer.body.get("session")
+        if not isinstance(entry, dict):
+            return None
+        status = self.fetch_status(session, config)
+        latest = None
+        if self._generation is Generation.COORDINATOR and session.session_id is not None:
+            latest = self._latest_run(config, session.session_id)
+        return runs.details(entry, status, latest)
+
+    @hookimpl
+    def list_blueprints(self, tags: list[str], config: Config) -> list[Blueprint] | None:
+        params = {"tags": ",".join(tags)} if tags else None
+        answer = self._call(config, "GET", "/agents", params=params, unknown=(404,), array=True)
+        if answer is None or answer.status == 404:
+            return None
+        agents = answer.body
+        if not isinstance(agents, list):
+            self._fail(config, "GET /agents: unexpected response: not a list of agents")
+            return None
+        found = [runs.blueprint(entry) for entry in agents]
+        return [b for b in found if b is not None]
+
+    @hookimpl
+    def check_delete(self, session: Session, config: Config) -> bool | None:
+        if session.backend != NAME:
+            session = self.resolve_session(session.name, config)
+            if session is None:
+                return False
+        status = self.fetch_status(session, config)
+        if status is None:
+            return False
+        if self._generation is Generation.COORDINATOR and status in BUSY:
+            raise self._busy(session)
+        return True
+
+    def _new_run(self, config: Config, request: dict, name: str) -> Turn | None:
+        """``POST /runs``; the turn it started. None where the server has no runs (the
+        Session Manager answers 404 or 405) or is out; a refusal raises with the reason."""
+        starting = request["type"] == "start_session"
+        if not starting and self._generation is not Generation.COORDINATOR:
+            return None
+        answer = self._call(config, "POST", "/runs", payload=request, unknown=RUN_ANSWERS)
+        if answer is None or (starting and answer.status in (404, 405)):
+            return None
+        if answer.status == 409:
+            raise AlreadyExists.session(name)
+        if answer.status == 404:
+            raise NotExistent.to_resume(name)
+        if answer.status != 201:
+            verb = "start" if starting else "resume"
+            reason = runs.refusal(answer.body.get("detail"))
+            raise Refused(f"Cannot {verb} session '{name}': {reason}", name=name)
+        run_id, session_id = answer.body.get("run_id"), answer.body.get("session_id")
+        if not isinstance(run_id, str) or not isinstance(session_id, str):
+            self._fail(config, "POST /runs: unexpected response: no 'run_id' and 'session_id'")
+            return None
+        self._generation = Generation.COORDINATOR
+        self._listing = self._runs = None
+        session = Session(
+            name=session_id,
+            session_id=session_id,
+            project_dir=request.get("project_dir"),
+            backend=NAME,
+        )
+        self._warn_without_runner(config, run_id, name)
+        return Turn(session=session, run_id=run_id)
+
+    def _warn_without_runner(self, config: Config, run_id: str, name: str) -> None:
+        """One warning when no online runner could take the run just made (the server
+        would leave it pending until its own timeout)."""
+        run = self._call(config, "GET", f"/runs/{segment(run_id)}", unknown=(404,))
+        if run is None or run.status != 200 or not runs.in_progress(run.body):
+            return
+        runners = self._call(config, "GET", "/runners", unknown=(404,))
+        if runners is None or runners.status != 200:
+            return
+        if not runs.can_take(run.body.get("demands"), runners.body.get("runners")):
+            console.warn(
+                f"no runner online can take session '{name}' now; waiting for one (the "
+                "server gives up on the run after its own timeout)"
+            )
+
+    def _latest_run(self, config: Config, session_id: str) -> dict | None:
+        """The session's newest run, from this round's ``GET /runs`` (None: no runs)."""
+        if self._runs is None:
+            answer = self._call(config, "GET", "/runs", unknown=(404,))
+            if answer is None:
+                return None
+            found = answer.body.get("runs", []) if answer.status == 200 else []
+            if not isinstance(found, list):
+                self._fail(config, "GET /runs: unexpected response: 'runs' is not a list")
+                return None
+            self._runs = found
+        return runs.latest_run(self._runs, session_id)
+
+    def _busy(self, session: Session) -> SessionBusy:
+        return SessionBusy(
+            f"Session '{session.name}' is still running or idle on the "
+            f"{Generation.COORDINATOR.value}: stop it first"
+        )
 
     def _watch(self, config: Config) -> Watcher:
         """The watcher of this command's waits, made on first use (imports the stream code)."""
@@ -265,17 +440,22 @@ class ApiBackend:
         path: str,
         *,
         params: dict[str, str] | None = None,
+        payload: dict | None = None,
         unknown: tuple[int, ...] = (),
+        array: bool = False,
     ) -> Answer | None:
         """The server's answer to ``method path``: a 200, or one of the ``unknown`` statuses
-        (which are answers about one session, not signs of a failing server).
+        (which are answers about one session, not signs of a failing server). ``payload``
+        is the JSON body; ``array``: the answer may be a JSON list.
 
         None when the server is out, now or earlier in this round.
         """
         if self._out:
             return None
         try:
-            return self._connect(config).request(method, path, params=params, expected=unknown)
+            return self._connect(config).request(
+                method, path, params=params, payload=payload, expected=unknown, array=array
+            )
         except ServerFailure as exc:
             self._fail(config, str(exc))
             return None

@@ -166,17 +166,21 @@ class Client:
         path: str,
         *,
         params: dict[str, str] | None = None,
+        payload: dict[str, Any] | None = None,
         expected: tuple[int, ...] = (),
+        array: bool = False,
     ) -> Answer:
-        """Send ``method path``; the answer when it is a 200 with a JSON object, or one of
-        the ``expected`` statuses (whose body may be anything: ``{}`` when not an object).
+        """Send ``method path`` (with ``payload`` as its JSON body); the answer when it is a
+        200 with a JSON object, or one of the ``expected`` statuses (whose body may be
+        anything: ``{}`` when not an object). With ``array``, a 200's body may also be a
+        JSON array (``GET /agents``), returned as it is.
 
         Raises :class:`ServerFailure` for anything else: no connection, no whole answer
         within the budget, a redirect or another status, a body too large, a 200 whose
         body is not a JSON object.
         """
         where = f"{method} {path}"
-        reply = self._exchange(method, path, params, where)
+        reply = self._exchange(method, path, params, where, payload)
         if reply.status != 200:
             if reply.status in expected:
                 return Answer(reply.status, _lenient_json(reply.body))
@@ -189,9 +193,9 @@ class Client:
         if body is _NOT_JSON:
             kind = printable(reply.content_type)[:60] or "no content type"
             raise self._failure(f"{where}: the response is not JSON ({kind})")
-        if not isinstance(body, dict):
+        if not isinstance(body, dict) and not (array and isinstance(body, list)):
             raise self._failure(f"{where}: unexpected response: not a JSON object")
-        return Answer(200, body)
+        return Answer(200, body)  # type: ignore[arg-type]
 
     def _failure(self, reason: str) -> ServerFailure:
         """The failure to raise for ``reason``: secrets hidden whoever wrote the text (a
@@ -212,7 +216,12 @@ class Client:
         return min(self.timeout, max(0.0, self._grace_ends - now))
 
     def _exchange(
-        self, method: str, path: str, params: dict[str, str] | None, where: str
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        where: str,
+        payload: dict[str, Any] | None = None,
     ) -> _Reply:
         """Run one exchange in a worker thread and wait for it at most the budget."""
         budget = self._budget()
@@ -222,7 +231,7 @@ class Client:
         exchange = _Exchange()
         worker = threading.Thread(
             target=self._work,
-            args=(exchange, http, method, path, params, budget, where),
+            args=(exchange, http, method, path, params, budget, where, payload),
             name="ao-http",
             daemon=True,
         )
@@ -251,11 +260,12 @@ class Client:
         params: dict[str, str] | None,
         budget: float,
         where: str,
+        payload: dict[str, Any] | None,
     ) -> None:
         """The worker: send, read the whole answer, record the reply or the failure."""
         _current.exchange = exchange
         try:
-            exchange.reply = self._send(http, method, path, params, budget, where)
+            exchange.reply = self._send(http, method, path, params, budget, where, payload)
         except _Failure as failure:
             exchange.failure = failure.reason
         except BaseException as exc:  # noqa: BLE001 - a worker must never raise
@@ -270,6 +280,7 @@ class Client:
         params: dict[str, str] | None,
         budget: float,
         where: str,
+        payload: dict[str, Any] | None = None,
     ) -> _Reply:
         import requests
         from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
@@ -281,6 +292,7 @@ class Client:
                 method,
                 self.url + path,
                 params=params,
+                json=payload,
                 timeout=(budget, budget),
                 auth=_Bearer(self._key) if self._key else None,
                 allow_redirects=False,

@@ -93,5 +93,6 @@ complete -c ao-clean -n _shtab_ao_clean_using -l backends -xka "(__ao_complete_b
 complete -c ao-clean -n _shtab_ao_clean_using -l json -d 'print a JSON array of {"name", "deleted"}, with "error": {"code", "message"} for a name that was not deleted'
 complete -c ao-clean -n _shtab_ao_clean_using -l version -d 'show program'"'"'s version number and exit'
 complete -c ao-clean -n _shtab_ao_clean_using -l all -d 'delete every listed session'
-complete -c ao-clean -n _shtab_ao_clean_using -l dry-run -d 'say what would be deleted (Would delete session '"'"'NAME'"'"'), delete nothing'
+complete -c ao-clean -n _shtab_ao_clean_using -l stop -d 'stop running and idle sessions first (as ao-stop does), then delete them'
+complete -c ao-clean -n _shtab_ao_clean_using -l dry-run -d 'say what would be deleted (Would delete session '"'"'NAME'"'"') and what would be refused, with the exit status the real run would have; delete nothing'
 complete -c ao-clean -n '_shtab_ao_clean_using; and test $_shtab_ao_clean_npos -ge 0' -ka "(__ao_complete_sessions)" -d 'sessions to delete'

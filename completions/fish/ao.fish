@@ -33,6 +33,20 @@ function __ao_complete_sessions
     ao-list-sessions $settings 2>/dev/null | string replace -rf '^(\S+) \(session-id: .*' '$1'
 end
 
+
+# Agent names: the first word of each line of ao-list-blueprints, asked with the
+# --project-dir, --sessions-dir and --backends already typed.
+function __ao_complete_agents
+    set -l tokens (commandline -opc)
+    set -l settings
+    for i in (seq 2 (math (count $tokens) - 1))
+        if contains -- $tokens[$i] --project-dir --sessions-dir --backends
+            set -a settings $tokens[$i] (string replace -r '^~' $HOME -- $tokens[(math $i + 1)])
+        end
+    end
+    ao-list-blueprints $settings 2>/dev/null | string match -v 'No blueprints found' | string replace -r ' .*' ''
+end
+
 # End Custom Preamble
 
 # Parse current commandline:
@@ -80,8 +94,8 @@ function _shtab_ao_using
   test "$_shtab_ao_cmdpath" = "$argv"
 end
 
-set -g _shtab_ao_commands status get-result list-sessions clean plugins
-set -g _shtab_ao_opts_with_value --backends --interval --project-dir --sessions-dir --status --timeout
+set -g _shtab_ao_commands status get-result list-sessions clean start resume stop list-blueprints show-config plugins
+set -g _shtab_ao_opts_with_value --agent --backends --interval --params --project-dir --prompt --sessions-dir --status --tags --timeout -p
 
 complete -c ao -e
 complete -c ao -f
@@ -128,9 +142,62 @@ complete -c ao -n '_shtab_ao_using clean' -l backends -xka "(__ao_complete_backe
 complete -c ao -n '_shtab_ao_using clean' -l json -d 'print a JSON array of {"name", "deleted"}, with "error": {"code", "message"} for a name that was not deleted'
 complete -c ao -n '_shtab_ao_using clean' -l version -d 'show program'"'"'s version number and exit'
 complete -c ao -n '_shtab_ao_using clean' -l all -d 'delete every listed session'
-complete -c ao -n '_shtab_ao_using clean' -l dry-run -d 'say what would be deleted (Would delete session '"'"'NAME'"'"'), delete nothing'
+complete -c ao -n '_shtab_ao_using clean' -l stop -d 'stop running and idle sessions first (as ao-stop does), then delete them'
+complete -c ao -n '_shtab_ao_using clean' -l dry-run -d 'say what would be deleted (Would delete session '"'"'NAME'"'"') and what would be refused, with the exit status the real run would have; delete nothing'
 complete -c ao -n '_shtab_ao_using clean; and test $_shtab_ao_npos -ge 0' -ka "(__ao_complete_sessions)" -d 'sessions to delete'
-complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a plugins -d 'List every installed storage backend in effective call order: the selected ones in the order they are asked (#), then the others. For each: whether the commands use it under the current selection (yes, no, or failed when it cannot be loaded, with the reason), its distribution and version, and the hooks it implements. Every backend is loaded to find its hooks, including unselected ones.'
+complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a start -d 'Start a new session and wait for its result. The prompt comes from -p and/or piped standard input; once the first turn has ended, it prints what ao-get-result NAME prints then: the result, or the error the session ended with. NAME must be new to every backend; the Agent Coordinator takes it as the session'"'"'s id.'
+complete -c ao -n '_shtab_ao_using start' -s h -l help -d 'show this help message and exit'
+complete -c ao -n '_shtab_ao_using start' -l project-dir -xka "(__fish_complete_directories)" -d 'project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current directory)'
+complete -c ao -n '_shtab_ao_using start' -l sessions-dir -xka "(__fish_complete_directories)" -d 'backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else PROJECT_DIR/.agent-orchestrator/agent-sessions)'
+complete -c ao -n '_shtab_ao_using start' -l backends -xka "(__ao_complete_backends)" -d 'comma-separated backends to ask, in order (default: $AGENT_ORCHESTRATOR_BACKENDS, else api, then third-party backends sorted by name, then file)'
+complete -c ao -n '_shtab_ao_using start' -l json -d 'print the ao-get-result --json document; with --detach, {"name", "run_id", "detached"}'
+complete -c ao -n '_shtab_ao_using start' -l version -d 'show program'"'"'s version number and exit'
+complete -c ao -n '_shtab_ao_using start' -l agent -xka "(__ao_complete_agents)" -d 'the blueprint to run (see ao-list-blueprints); checked before anything starts'
+complete -c ao -n '_shtab_ao_using start' -l params -x -d 'a JSON object for an agent with its own parameters schema, instead of a prompt'
+complete -c ao -n '_shtab_ao_using start' -s p -l prompt -x -d 'the prompt; piped standard input is read too (after PROMPT and a newline)'
+complete -c ao -n '_shtab_ao_using start' -l detach -d 'return as soon as the server accepted the turn (print the session'"'"'s name)'
+complete -c ao -n '_shtab_ao_using start' -l timeout -x -d 'give up waiting for the turn after SECONDS, leaving the session running; the exit status is then 124 (default: $AGENT_ORCHESTRATOR_WAIT_TIMEOUT, else 600)'
+complete -c ao -n '_shtab_ao_using start' -l interval -x -d 'longest pause between two polls where the server cannot push changes (default: 2, at least 0.1)'
+complete -c ao -n '_shtab_ao_using start; and test $_shtab_ao_npos -eq 0' -ka "(__ao_complete_sessions)" -d 'session name (1-60 of A-Z a-z 0-9 _ -)'
+complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a resume -d 'Give a session another turn and wait for its result. The prompt comes from -p and/or piped standard input; once that turn has ended, it prints what ao-get-result NAME prints then: that turn'"'"'s result, never the previous turn'"'"'s, even while the new turn is still pending.'
+complete -c ao -n '_shtab_ao_using resume' -s h -l help -d 'show this help message and exit'
+complete -c ao -n '_shtab_ao_using resume' -l project-dir -xka "(__fish_complete_directories)" -d 'project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current directory)'
+complete -c ao -n '_shtab_ao_using resume' -l sessions-dir -xka "(__fish_complete_directories)" -d 'backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else PROJECT_DIR/.agent-orchestrator/agent-sessions)'
+complete -c ao -n '_shtab_ao_using resume' -l backends -xka "(__ao_complete_backends)" -d 'comma-separated backends to ask, in order (default: $AGENT_ORCHESTRATOR_BACKENDS, else api, then third-party backends sorted by name, then file)'
+complete -c ao -n '_shtab_ao_using resume' -l json -d 'print the ao-get-result --json document; with --detach, {"name", "run_id", "detached"}'
+complete -c ao -n '_shtab_ao_using resume' -l version -d 'show program'"'"'s version number and exit'
+complete -c ao -n '_shtab_ao_using resume' -s p -l prompt -x -d 'the prompt; piped standard input is read too (after PROMPT and a newline)'
+complete -c ao -n '_shtab_ao_using resume' -l detach -d 'return as soon as the server accepted the turn (print the session'"'"'s name)'
+complete -c ao -n '_shtab_ao_using resume' -l timeout -x -d 'give up waiting for the turn after SECONDS, leaving the session running; the exit status is then 124 (default: $AGENT_ORCHESTRATOR_WAIT_TIMEOUT, else 600)'
+complete -c ao -n '_shtab_ao_using resume' -l interval -x -d 'longest pause between two polls where the server cannot push changes (default: 2, at least 0.1)'
+complete -c ao -n '_shtab_ao_using resume; and test $_shtab_ao_npos -eq 0' -ka "(__ao_complete_sessions)" -d 'session name (1-60 of A-Z a-z 0-9 _ -)'
+complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a stop -d 'Stop sessions and wait until each has really ended: Stopped session '"'"'NAME'"'"'. A session that had already ended is said so (exit status 0); an unknown name is an error (exit status 1) and the others are still stopped.'
+complete -c ao -n '_shtab_ao_using stop' -s h -l help -d 'show this help message and exit'
+complete -c ao -n '_shtab_ao_using stop' -l project-dir -xka "(__fish_complete_directories)" -d 'project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current directory)'
+complete -c ao -n '_shtab_ao_using stop' -l sessions-dir -xka "(__fish_complete_directories)" -d 'backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else PROJECT_DIR/.agent-orchestrator/agent-sessions)'
+complete -c ao -n '_shtab_ao_using stop' -l backends -xka "(__ao_complete_backends)" -d 'comma-separated backends to ask, in order (default: $AGENT_ORCHESTRATOR_BACKENDS, else api, then third-party backends sorted by name, then file)'
+complete -c ao -n '_shtab_ao_using stop' -l json -d 'print a JSON array of {"name", "stopped", "status"}, with "error": {"code", "message"} for a name that was not stopped'
+complete -c ao -n '_shtab_ao_using stop' -l version -d 'show program'"'"'s version number and exit'
+complete -c ao -n '_shtab_ao_using stop' -l no-wait -d 'return once the server accepted each stop: Stopping session '"'"'NAME'"'"''
+complete -c ao -n '_shtab_ao_using stop' -l timeout -x -d 'give up waiting for the sessions to end after SECONDS; the exit status is then 124 (default: $AGENT_ORCHESTRATOR_WAIT_TIMEOUT, else 600)'
+complete -c ao -n '_shtab_ao_using stop; and test $_shtab_ao_npos -ge 0' -ka "(__ao_complete_sessions)" -d 'session name (1-60 of A-Z a-z 0-9 _ -)'
+complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a list-blueprints -d 'List the agents sessions can be started with (blueprints): one line per agent, its name first, then its type, (inactive) when it is, and the first line of its description; No blueprints found when there are none.'
+complete -c ao -n '_shtab_ao_using list-blueprints' -s h -l help -d 'show this help message and exit'
+complete -c ao -n '_shtab_ao_using list-blueprints' -l project-dir -xka "(__fish_complete_directories)" -d 'project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current directory)'
+complete -c ao -n '_shtab_ao_using list-blueprints' -l sessions-dir -xka "(__fish_complete_directories)" -d 'backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else PROJECT_DIR/.agent-orchestrator/agent-sessions)'
+complete -c ao -n '_shtab_ao_using list-blueprints' -l backends -xka "(__ao_complete_backends)" -d 'comma-separated backends to ask, in order (default: $AGENT_ORCHESTRATOR_BACKENDS, else api, then third-party backends sorted by name, then file)'
+complete -c ao -n '_shtab_ao_using list-blueprints' -l json -d 'print a JSON array of {"name", "type", "description", "active", "tags", "parameters_schema"}'
+complete -c ao -n '_shtab_ao_using list-blueprints' -l version -d 'show program'"'"'s version number and exit'
+complete -c ao -n '_shtab_ao_using list-blueprints' -l tags -x -d 'only agents having every one of these comma-separated tags'
+complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a show-config -d 'Show what is known about one session. Configuration for session '"'"'NAME'"'"', then Session ID, Project dir, Agent, Created, Last resumed, and where the backend knows them its status, parent session, runner host and profile, and latest run.'
+complete -c ao -n '_shtab_ao_using show-config' -s h -l help -d 'show this help message and exit'
+complete -c ao -n '_shtab_ao_using show-config' -l project-dir -xka "(__fish_complete_directories)" -d 'project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current directory)'
+complete -c ao -n '_shtab_ao_using show-config' -l sessions-dir -xka "(__fish_complete_directories)" -d 'backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else PROJECT_DIR/.agent-orchestrator/agent-sessions)'
+complete -c ao -n '_shtab_ao_using show-config' -l backends -xka "(__ao_complete_backends)" -d 'comma-separated backends to ask, in order (default: $AGENT_ORCHESTRATOR_BACKENDS, else api, then third-party backends sorted by name, then file)'
+complete -c ao -n '_shtab_ao_using show-config' -l json -d 'print {"name", "backend", ...} with every field as JSON (null: unknown)'
+complete -c ao -n '_shtab_ao_using show-config' -l version -d 'show program'"'"'s version number and exit'
+complete -c ao -n '_shtab_ao_using show-config; and test $_shtab_ao_npos -eq 0' -ka "(__ao_complete_sessions)" -d 'session name (1-60 of A-Z a-z 0-9 _ -)'
+complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a plugins -d 'List every installed backend in call order: the selected ones in the order they are asked (#), then the others. For each: whether the commands use it under the current selection (yes, no, or failed when it cannot be loaded, with the reason), its distribution and version, and the hooks it implements. Every backend is loaded to find its hooks, including unselected ones.'
 complete -c ao -n '_shtab_ao_using plugins' -s h -l help -d 'show this help message and exit'
 complete -c ao -n '_shtab_ao_using plugins' -l project-dir -xka "(__fish_complete_directories)" -d 'project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current directory)'
 complete -c ao -n '_shtab_ao_using plugins' -l sessions-dir -xka "(__fish_complete_directories)" -d 'backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else PROJECT_DIR/.agent-orchestrator/agent-sessions)'

@@ -1,0 +1,82 @@
+"""ao-show-config NAME: what the backends know about one session, in the old layout."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Sequence
+
+from ao_core import cli, console, options
+from ao_core.errors import NotExistent
+from ao_core.records import Details
+from ao_core.text import printable
+
+#: The lines shown, in order: label and field; the first five are the old command's.
+LINES = (
+    ("Session ID", "session_id"),
+    ("Project dir", "project_dir"),
+    ("Agent", "agent"),
+    ("Created", "created_at"),
+    ("Last resumed", "last_resumed_at"),
+    ("Status", "status"),
+    ("Parent session", "parent_session"),
+    ("Runner host", "runner_host"),
+    ("Runner profile", "runner_profile"),
+    ("Latest run", "run_id"),
+    ("Latest run status", "run_status"),
+    ("Latest run error", "run_error"),
+)
+#: Lines shown even when the backend does not know the value (the old command's own).
+ALWAYS = frozenset(field for _, field in LINES[:5])
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ao-show-config parser (also the source of its man page)."""
+    p = options.make_parser(
+        "ao-show-config",
+        "Show what is known about one session. Configuration for session 'NAME', then "
+        "Session ID, Project dir, Agent, Created, Last resumed, and where the backend "
+        "knows them its status, parent session, runner host and profile, and latest run.",
+        epilog=options.ASKS_IN_ORDER,
+        json_help='print {"name", "backend", ...} with every field as JSON (null: unknown)',
+    )
+    options.add_name_argument(p)
+    return p
+
+
+def show_config(args: argparse.Namespace) -> int:
+    name = args.name
+    ctx = cli.start(args, [name])
+    session = ctx.resolve(name)
+    if session is None:
+        raise NotExistent(f"Session '{name}' does not exist", name=name)
+    details = ctx.pm.hook.describe_session(session=session, config=ctx.config)
+    if details is None:
+        status = ctx.pm.hook.fetch_status(session=session, config=ctx.config)
+        details = Details(
+            session_id=session.session_id, project_dir=session.project_dir, status=status
+        )
+    if args.json:
+        fields = {key: _plain(value) for key, value in dataclasses.asdict(details).items()}
+        console.emit(json.dumps({"name": name, "backend": session.backend, **fields}))
+        return 0
+    lines = [f"Configuration for session '{printable(name)}':"]
+    for label, field in LINES:
+        value = getattr(details, field)
+        if value is not None or field in ALWAYS:
+            lines.append(f"  {label}: {printable(_plain(value) or 'unknown')}")
+    console.emit("\n".join(lines))
+    return 0
+
+
+def _plain(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run(show_config, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""What ``ao-get-result`` prints for a session, shared by the commands that end with a
+result (``ao-start`` and ``ao-resume`` print exactly the same once their turn is over).
+"""
+
+from __future__ import annotations
+
+import json
+
+from ao_core.cli import Context
+from ao_core.errors import NoResult, NotExistent, SessionFailed, StillRunning, TimedOut
+from ao_core.session import (
+    FAILED,
+    IN_PROGRESS,
+    NOT_EXISTENT,
+    RESULT_READY,
+    Session,
+    StructuredResult,
+)
+
+
+def answer(
+    ctx: Context, name: str, session: Session | None, state: str, *, timed_out: bool, as_json: bool
+) -> str:
+    """The answer to print for ``name`` whose settled status is ``state``; raises the
+    error ``ao-get-result`` ends with when there is no result (a failed session's reason
+    included when the backend knows it)."""
+    if state == NOT_EXISTENT or session is None:
+        raise NotExistent(f"Session '{name}' does not exist", name=name)
+    if state in IN_PROGRESS:
+        raise (TimedOut if timed_out else StillRunning).session(name)
+    if state not in RESULT_READY and state != FAILED:
+        raise NoResult(f"Session '{name}' has no result: its status is '{state}'", name=name)
+    try:
+        result = ctx.pm.hook.fetch_result(session=session, config=ctx.config)
+    except SessionFailed as exc:
+        exc.name = name
+        raise
+    if state == FAILED:
+        reason = getattr(state, "reason", None)
+        if reason:
+            raise SessionFailed(f"Session '{name}' ended in error: {reason}", name=name)
+        raise SessionFailed(f"Session '{name}' has no result: its status is '{state}'", name=name)
+    if result is None:
+        raise NoResult(f"Session '{name}' is {state} but has no result", name=name)
+    if as_json:
+        value = json.loads(result) if isinstance(result, StructuredResult) else result
+        return json.dumps({"name": name, "result": value})
+    return result
