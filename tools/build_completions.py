@@ -174,19 +174,25 @@ def _agents(shell: str, text: str) -> str:
     """The session-name function of ``shell`` turned into one completing agent names: the
     first word of each line of ``ao-list-blueprints`` (asked with the same settings)."""
     edits = {
-        "bash": ('[[ $rest == "(session-id: "* && $name == "$1"* ]]',
-                 '[[ "$name $rest" != "No blueprints found" && $name == "$1"* ]]'),
+        "bash": (
+            '[[ $rest == "(session-id: "* && $name == "$1"* ]]',
+            '[[ "$name $rest" != "No blueprints found" && $name == "$1"* ]]',
+        ),
         "zsh": ("[[ $line == *' (session-id: '* ]]", "[[ $line != 'No blueprints found' ]]"),
-        "fish": ("string replace -rf '^(\\S+) \\(session-id: .*' '$1'",
-                 "string match -v 'No blueprints found' | string replace -r ' .*' ''"),
+        "fish": (
+            "string replace -rf '^(\\S+) \\(session-id: .*' '$1'",
+            "string match -v 'No blueprints found' | string replace -r ' .*' ''",
+        ),
     }
     old, new = edits[shell]
     if old not in text:
         raise ValueError(f"{shell}: the session completer changed; update _agents")
     text = text.replace(old, new).replace("ao-list-sessions", "ao-list-blueprints")
     text = text.replace("_complete_sessions", "_complete_agents")
-    text = text.replace("Session names: the first word of each session line", "Agent names: "
-                        "the first word of each line")
+    text = text.replace(
+        "Session names: the first word of each session line",
+        "Agent names: the first word of each line",
+    )
     return text.replace("'session name'", "'agent name'").replace("sessions expl", "agents expl")
 
 
