@@ -20,11 +20,18 @@ when given). The backend is registered with a real pluggy plugin manager, unguar
 so a misspelt hook argument or an exception fails the test instead of becoming a
 warning.
 
+A backend that also starts sessions (the optional driving hooks: ``start_session``,
+``resume_session``, ``stop_session``, ``describe_session``, ``list_blueprints``) subclasses
+:class:`DrivingContract` too, with the same ``backend`` fixture and a ``config`` that
+reaches a store where turns really run (they are waited for, up to :data:`TURN_TIMEOUT`).
+
 Importing this module imports pytest; nothing else in ``ao_core`` does.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -32,9 +39,10 @@ import pluggy
 import pytest
 
 from ao_core.config import Config
-from ao_core.errors import SessionFailed
+from ao_core.errors import AlreadyExists, Refused, SessionFailed
 from ao_core.hookspecs import CONTRACT
 from ao_core.manager import BackendManager
+from ao_core.records import Blueprint, Details, Turn
 from ao_core.session import IN_PROGRESS, MAX_NAME_LENGTH, NOT_EXISTENT, Session
 
 #: The hooks every backend implements, and those it may (both from the contract).
@@ -238,6 +246,109 @@ class BackendContract:
         assert ask.result(name) == f"result of {name}"
         assert ask.delete(name) is True
         assert ask.listed() == []
+
+
+#: Seconds the driving tests wait for a turn to end.
+TURN_TIMEOUT = 30.0
+
+
+class DrivingContract:
+    """Reusable tests for a backend that starts, continues and stops sessions.
+
+    Provide ``backend`` and ``config`` as for :class:`BackendContract`; the store behind
+    ``config`` must run turns (a real server and its runner, say). Names are made unique
+    per test, so the store need not be empty.
+    """
+
+    @pytest.fixture
+    def backend(self) -> object:
+        raise NotImplementedError("override the `backend` fixture")
+
+    @pytest.fixture
+    def config(self) -> Config:
+        raise NotImplementedError("override the `config` fixture")
+
+    @pytest.fixture
+    def pm(self, backend: object) -> pluggy.PluginManager:
+        pm = BackendManager()
+        pm.register(backend() if isinstance(backend, type) else backend)
+        return pm
+
+    @pytest.fixture
+    def name(self) -> str:
+        """A session name no earlier test used."""
+        return f"kit-{secrets.token_hex(6)}"
+
+    def _start(self, pm: pluggy.PluginManager, config: Config, name: str) -> Turn:
+        turn = pm.hook.start_session(
+            name=name, parameters={"prompt": "hello"}, agent=None, config=config
+        )
+        assert isinstance(turn, Turn), f"start_session returned {turn!r}, not a Turn"
+        return turn
+
+    def _settle(self, pm: pluggy.PluginManager, config: Config, turn: Turn) -> str:
+        """Wait until the turn has ended; its status then."""
+        ends = time.monotonic() + TURN_TIMEOUT
+        while True:
+            status = pm.hook.fetch_turn_status(turn=turn, config=config)
+            if status is None:
+                status = pm.hook.fetch_status(session=turn.session, config=config)
+            assert isinstance(status, str), f"no status for the turn: {status!r}"
+            if status not in IN_PROGRESS:
+                return status
+            assert time.monotonic() < ends, f"the turn still {status} after {TURN_TIMEOUT} s"
+            pm.hook.start_round(config=config)
+            time.sleep(0.05)
+
+    def test_a_started_session_can_be_found(self, pm, config, name) -> None:
+        turn = self._start(pm, config, name)
+        assert turn.session.name == name
+        found = pm.hook.resolve_session(name=name, config=config)
+        assert isinstance(found, Session) and found.name == name
+
+    def test_a_started_turn_ends_with_a_result(self, pm, config, name) -> None:
+        turn = self._start(pm, config, name)
+        self._settle(pm, config, turn)
+        pm.hook.start_round(config=config)
+        status = pm.hook.fetch_status(session=turn.session, config=config)
+        assert status not in IN_PROGRESS | {NOT_EXISTENT, None}
+        assert isinstance(pm.hook.fetch_result(session=turn.session, config=config), str)
+
+    def test_a_name_cannot_be_started_twice(self, pm, config, name) -> None:
+        self._start(pm, config, name)
+        with pytest.raises(AlreadyExists):
+            pm.hook.start_session(
+                name=name, parameters={"prompt": "again"}, agent=None, config=config
+            )
+
+    def test_a_resumed_turn_is_followed_as_its_own(self, pm, config, name) -> None:
+        first = self._start(pm, config, name)
+        self._settle(pm, config, first)
+        pm.hook.start_round(config=config)
+        try:
+            turn = pm.hook.resume_session(session=first.session, prompt="more", config=config)
+        except Refused:
+            return  # a store may refuse another turn; it said why
+        assert isinstance(turn, Turn) and turn.run_id != first.run_id
+        self._settle(pm, config, turn)
+
+    def test_stopping_answers_a_status(self, pm, config, name) -> None:
+        turn = self._start(pm, config, name)
+        answer = pm.hook.stop_session(session=turn.session, config=config)
+        assert isinstance(answer, str) and answer
+
+    def test_describes_its_sessions_only(self, pm, config, name) -> None:
+        turn = self._start(pm, config, name)
+        details = pm.hook.describe_session(session=turn.session, config=config)
+        assert details is None or isinstance(details, Details)
+        if details is not None:
+            assert details.session_id == turn.session.session_id
+        ghost = Session(name="ghost", session_id="kit-ghost-id")
+        assert pm.hook.describe_session(session=ghost, config=config) is None
+
+    def test_blueprints_are_named(self, pm, config) -> None:
+        for answer in pm.hook.list_blueprints(tags=[], config=config):
+            assert answer is None or all(isinstance(b, Blueprint) and b.name for b in answer)
 
 
 class Asker:
