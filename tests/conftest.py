@@ -57,8 +57,13 @@ def script(env: dict[str, str], tmp_path: Path) -> Callable[..., Outcome]:
     """Run an installed console script, as a user would; ``env=`` adds settings."""
 
     def run(
-        command: str, *args: str, extra_env: dict[str, str] | None = None, timeout: float = 60
+        command: str,
+        *args: str,
+        extra_env: dict[str, str] | None = None,
+        timeout: float = 60,
+        input: str | None = None,
     ) -> Outcome:
+        """``input``: piped to its standard input (else it reads /dev/null)."""
         exe = shutil.which(command, path=str(BIN_DIR)) or shutil.which(command)
         assert exe, f"{command} is not installed"
         proc = subprocess.run(
@@ -68,6 +73,8 @@ def script(env: dict[str, str], tmp_path: Path) -> Callable[..., Outcome]:
             timeout=timeout,
             cwd=tmp_path,
             env=clean_environ(**{**env, **(extra_env or {})}),
+            input=input,
+            stdin=subprocess.DEVNULL if input is None else None,
         )
         return Outcome(proc.returncode, proc.stdout, proc.stderr)
 

@@ -140,22 +140,10 @@ class ApiBackend:
 
     @hookimpl
     def fetch_status(self, session: Session, config: Config) -> str | None:
-        status = self._statuses.pop(session.session_id or "", None)
-        if status is None:
-            answer = self._session_field(config, session, "status", unknown=(404,))
-            if answer is None:
-                return None
-            path, body = answer
-            status = body.get("status")
-            if not isinstance(status, str) or not STATUS_WORD.fullmatch(status):
-                reason = f"GET {path}: unexpected response: 'status' is not a word"
-                self._fail(config, reason)
-                return None
-        if session.session_id is not None:
-            self._answered[session.session_id] = status
-            if self._generation is Generation.COORDINATOR and status in RUNS_TELL:
-                latest = self._latest_run(config, session.session_id)
-                status = runs.session_status(status, latest)
+        status = self._server_status(config, session)
+        if status in RUNS_TELL and self._generation is Generation.COORDINATOR:
+            latest = self._latest_run(config, session.session_id or "")
+            status = runs.session_status(status, latest)
         return status
 
     @hookimpl
@@ -237,8 +225,8 @@ class ApiBackend:
         if answer is None or answer.status != 200:
             return None
         status = runs.turn_status(answer.body)
-        if status not in IN_PROGRESS and turn.session.session_id is not None:
-            self._answered.pop(turn.session.session_id, None)
+        if status in IN_PROGRESS:
+            self._server_status(config, turn.session)  # for the stream to compare with
         return status
 
     @hookimpl
@@ -377,6 +365,24 @@ class ApiBackend:
 
             self._watcher = Watcher(open_stream)
         return self._watcher
+
+    def _server_status(self, config: Config, session: Session) -> str | None:
+        """The session's status as the server holds it (before its runs correct it), also
+        kept as what a wait compares the event stream's frames with."""
+        status = self._statuses.pop(session.session_id or "", None)
+        if status is None:
+            answer = self._session_field(config, session, "status", unknown=(404,))
+            if answer is None:
+                return None
+            path, body = answer
+            status = body.get("status")
+            if not isinstance(status, str) or not STATUS_WORD.fullmatch(status):
+                reason = f"GET {path}: unexpected response: 'status' is not a word"
+                self._fail(config, reason)
+                return None
+        if session.session_id is not None:
+            self._answered[session.session_id] = status
+        return status
 
     def _lookup(self, config: Config, name: str) -> Session | None | object:
         """``GET /sessions/{name}``: the Coordinator's session of that id, None when it has

@@ -310,12 +310,16 @@ class Watcher:
         return self._note(session["session_id"], session.get("status"), deleted=False)
 
     def _note(self, session_id: str, status: object, *, deleted: bool) -> bool:
-        """Record a session's status; True when it ended, went away or changed."""
+        """Record a session's status; True when it went away or changed from what was last
+        seen (the commands' last answer, or an earlier frame), or, with nothing seen
+        before, when it has ended."""
         if deleted:
             self._seen[session_id] = None
             return True
         if not isinstance(status, str):
             return True
-        before = self._seen.get(session_id, status)
+        before = self._seen.get(session_id)
         self._seen[session_id] = status
-        return status not in IN_PROGRESS or status != before
+        if before is None:  # nothing seen yet: an ended session may have ended unseen
+            return status not in IN_PROGRESS
+        return status != before

@@ -10,6 +10,9 @@ of a session lags behind its runs in ways a client must correct (coordinator-run
   ``pending`` for good: that session has failed, with the run's error as the reason.
 - A run whose ``completed_at`` is set has ended, whatever its ``status`` says (the real
   runner sometimes reports ``completed`` before ``started``).
+- A stop during a resumed turn is answered ``stopped`` and marks the session so, but the
+  turn goes on; a ``stopped`` session whose latest run *completed* is such a turn, read
+  just before the server recorded how it ended: still in progress.
 
 Which runner could take a run is the server's matching rule: an ``online`` runner whose
 ``hostname``, ``project_dir`` and ``executor_profile`` equal those the run demands (where
@@ -63,6 +66,10 @@ def session_status(status: str, latest: dict[str, Any] | None) -> str:
         return turn_status(latest)
     if latest.get("status") == "failed" and status in ("pending", "failed"):
         return Status("failed", reason(latest.get("error")))
+    if status == "stopped" and latest.get("status") == "completed":
+        # A stop the server answered during a turn it let go on: that turn has just been
+        # reported and the session's own status is about to say how it ended.
+        return Status("running")
     return status
 
 
