@@ -150,15 +150,19 @@ def test_a_generated_id_is_the_name(ao, coordinator, backups) -> None:
 
 
 def test_request_counts(call, coordinator) -> None:
-    """A generated id is looked up by id (no listing); its answer holds the status."""
+    """A generated id is looked up by id (no listing); its answer holds the status. A
+    status a run may correct (finished: a resumed turn may be pending behind it) costs
+    the runs' listing too; a running session's does not."""
     coordinator.add(SID, "finished", result_text=ANSWER)
     coordinator.add("architect", "finished", result_text=ANSWER)
+    coordinator.add("worker", "running")
     env = coordinator.env()
     expected = {
-        ("ao-status", SID): [f"/sessions/{SID}"],
-        ("ao-get-result", SID): [f"/sessions/{SID}", f"/sessions/{SID}/result"],
+        ("ao-status", SID): [f"/sessions/{SID}", "/runs"],
+        ("ao-get-result", SID): [f"/sessions/{SID}", "/runs", f"/sessions/{SID}/result"],
         # a name that is not a generated id is found by listing while the server is unknown
-        ("ao-status", "architect"): ["/sessions?session_name=architect"],
+        ("ao-status", "architect"): ["/sessions?session_name=architect", "/runs"],
+        ("ao-status", "worker"): ["/sessions?session_name=worker"],
         ("ao-list-sessions",): ["/sessions"],
     }
     for argv, requests in expected.items():
@@ -184,7 +188,8 @@ def test_once_known_a_coordinator_is_asked_by_id(coordinator, tmp_path) -> None:
     )
     assert backend.fetch_status(found, config) == "finished"
     assert backend.resolve_session("ghost", config) is None
-    assert paths(coordinator) == ["/sessions", "/sessions/architect", "/sessions/ghost"]
+    # finished: the runs are asked too, for a turn pending behind it
+    assert paths(coordinator) == ["/sessions", "/sessions/architect", "/runs", "/sessions/ghost"]
 
 
 # --- results ---------------------------------------------------------------------------
