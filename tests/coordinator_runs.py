@@ -222,6 +222,9 @@ class Runner:
     stops: list[str] = field(default_factory=list)
     deregistered: bool = False
     seen_stale: bool = False
+    #: Which registration this is (1 for the server's first), to tell a runner that
+    #: registered again under the same identity from the one before.
+    serial: int = 0
 
     def touch(self) -> None:
         self.beat = time.monotonic()
@@ -311,6 +314,8 @@ class Dispatcher:
         self.settings = settings
         self.cond = store.changed
         self._runners: dict[str, Runner] = {}
+        #: How many registrations were accepted so far.
+        self.registrations = 0
         self._closing = False
         self._housekeeper = threading.Thread(
             target=self._housekeep, name="coordinator-housekeeper", daemon=True
@@ -358,7 +363,9 @@ class Dispatcher:
                 require_matching_tags=bool(body.get("require_matching_tags")),
                 registered_at=stamp,
                 last_heartbeat=stamp,
+                serial=self.registrations + 1,
             )
+            self.registrations += 1
             self._runners[runner_id] = runner
             self.cond.notify_all()
             return runner
