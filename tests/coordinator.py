@@ -12,6 +12,10 @@ the connected streams (:class:`Broadcaster`). :class:`StreamControls` make the s
 hostile on purpose: never answer, answer the headers then nothing, or drop the connection
 after some frames, a number of times.
 
+Runs, agents, stopping and the runner's endpoints (coordinator-runs.md) are in
+:mod:`coordinator_runs`; a session moves only when a runner reports, and
+:mod:`agent_runner` is a runner process for tests (fixtures: :mod:`runs_fixtures`).
+
 As a process: ``python tests/session_manager.py --coordinator ...`` (see that module).
 """
 
@@ -99,6 +103,7 @@ CREATE TABLE IF NOT EXISTS runs (
     timeout_at TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
 """
 #: The fields of a run, in the order ``GET /runs/{id}`` gives them.
 RUN_FIELDS = (

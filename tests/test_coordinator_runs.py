@@ -1061,3 +1061,13 @@ def test_standalone_server_and_runner_processes(tmp_path: Path) -> None:
         for process in (runner, server):
             process.terminate()
             process.wait(TIMEOUT)
+
+
+def test_a_server_with_an_api_key_and_its_runner(start_runs_coordinator) -> None:
+    server = start_runs_coordinator(api_key="k1")  # the runner is given the key
+    created = server.start("secret")
+    server.wait_for_run(created["run_id"])
+    assert server.store.result(created["session_id"]) == ("echo: secret", None)
+    assert get(server, "/runners").status_code == 401
+    keyed = get(server, "/runners", headers={"Authorization": "Bearer k1"})
+    assert [r["runner_id"] for r in keyed.json()["runners"]] == [server.runner.runner_id]
