@@ -16,7 +16,7 @@ from backup_files import BackupDir
 
 from ao_core.commands import COMMANDS
 
-pytest_plugins = ["server_fixtures", "pty_waiter", "built_wheel"]
+pytest_plugins = ["server_fixtures", "runs_fixtures", "pty_waiter", "built_wheel"]
 
 BIN_DIR = Path(sys.executable).parent
 

@@ -12,6 +12,10 @@ the connected streams (:class:`Broadcaster`). :class:`StreamControls` make the s
 hostile on purpose: never answer, answer the headers then nothing, or drop the connection
 after some frames, a number of times.
 
+Runs, agents, stopping and the runner's endpoints (coordinator-runs.md) are in
+:mod:`coordinator_runs`; a session moves only when a runner reports, and
+:mod:`agent_runner` is a runner process for tests (fixtures: :mod:`runs_fixtures`).
+
 As a process: ``python tests/session_manager.py --coordinator ...`` (see that module).
 """
 
@@ -30,9 +34,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from coordinator_runs import Agents, Dispatcher, Runs, RunSettings, add_run_routes
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel
 from session_manager import Controls, _hang, intercept, now, open_db
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -81,14 +85,66 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_session ON events (session_id, id);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
-    session_id TEXT NOT NULL,
     type TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    agent_name TEXT,
+    parameters TEXT NOT NULL,
     status TEXT NOT NULL,
+    project_dir TEXT,
+    parent_session_id TEXT,
+    execution_mode TEXT NOT NULL,
+    demands TEXT,
+    runner_id TEXT,
     error TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    claimed_at TEXT,
+    started_at TEXT,
+    completed_at TEXT,
+    timeout_at TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_session ON runs (session_id);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status);
 """
+#: The fields of a run, in the order ``GET /runs/{id}`` gives them.
+RUN_FIELDS = (
+    "run_id",
+    "type",
+    "session_id",
+    "agent_name",
+    "parameters",
+    "status",
+    "project_dir",
+    "parent_session_id",
+    "execution_mode",
+    "demands",
+    "runner_id",
+    "error",
+    "created_at",
+    "claimed_at",
+    "started_at",
+    "completed_at",
+    "timeout_at",
+)
+#: Run fields stored as JSON text.
+_JSON_RUN_FIELDS = ("parameters", "demands")
+#: The fields of an event E (besides its ``id``); those not given are null.
+EVENT_FIELDS = (
+    "session_id",
+    "event_type",
+    "timestamp",
+    "tool_name",
+    "tool_input",
+    "tool_output",
+    "error",
+    "exit_code",
+    "reason",
+    "role",
+    "content",
+    "result_text",
+    "result_data",
+)
+#: At most this many events answer ``GET /sessions/{id}/events`` (the oldest).
+EVENTS_LIMIT = 100
 _COLUMNS = ", ".join(SESSION_FIELDS)
 #: The comment line a stream sends when nothing happened for a while.
 HEARTBEAT = b": heartbeat\n\n"
@@ -190,11 +246,21 @@ def _session(row: Any) -> dict[str, Any]:
     return {key: row[key] for key in SESSION_FIELDS}
 
 
+def _run(row: Any) -> dict[str, Any]:
+    run = {key: row[key] for key in RUN_FIELDS}
+    for key in _JSON_RUN_FIELDS:
+        if run[key] is not None:
+            run[key] = json.loads(run[key])
+    return run
+
+
 class CoordinatorStore:
     """The Coordinator's SQLite file. Every change is published to the event streams.
 
     Tests may call it directly (from their own thread) to seed sessions or to move them
-    through any status, as a runner reporting on them would.
+    through any status, as a runner reporting on them would. Every change also wakes
+    whoever waits on :attr:`changed` (the runners' long polls, the housekeeping of runs,
+    a test's :meth:`wait_until`).
     """
 
     def __init__(self, path: Path | str, broadcaster: Broadcaster | None = None) -> None:
@@ -202,8 +268,18 @@ class CoordinatorStore:
         self.broadcaster = broadcaster or Broadcaster()
         # Held across a change and its publication, so streams see changes in order.
         self._lock = threading.RLock()
+        #: Notified (under the store's lock) after every change.
+        self.changed = threading.Condition(self._lock)
         with open_db(self.path) as db:
             db.executescript(SCHEMA)
+
+    def wait_until(self, predicate: Callable[[], Any], timeout: float) -> Any:
+        """Wait until ``predicate()`` (called under the store's lock) is truthy; its value.
+
+        Falsy after ``timeout`` seconds.
+        """
+        with self.changed:
+            return self.changed.wait_for(predicate, timeout)
 
     def create(
         self,
@@ -240,6 +316,7 @@ class CoordinatorStore:
             except sqlite3.IntegrityError:
                 return None
             self.broadcaster.publish("session_created", {"session": session}, session["session_id"])
+            self.changed.notify_all()
         return session
 
     def get(self, session_id: str) -> dict[str, Any] | None:
@@ -258,18 +335,19 @@ class CoordinatorStore:
             return [_session(row) for row in rows]
 
     def update(
-        self, session_id: str, status: str | None = None, **result: object
+        self, session_id: str, status: str | None = None, *, publish: bool = True, **fields: object
     ) -> dict[str, Any] | None:
-        """Set a session's status and/or its ``result_text``/``result_data``.
+        """Set a session's status, its ``result_text``/``result_data``, or other fields of S.
 
-        Publishes ``session_updated`` with the whole session; None when it is unknown.
+        Publishes ``session_updated`` with the whole session (unless ``publish`` is
+        false); None when it is unknown.
         """
         changes: dict[str, object] = {}
         if status is not None:
             changes["status"] = status
-        for key, value in result.items():
-            if key not in ("result_text", "result_data"):
-                raise TypeError(f"not a result field: {key}")
+        for key, value in fields.items():
+            if key not in ("result_text", "result_data") and key not in SESSION_FIELDS[2:]:
+                raise TypeError(f"not a session field: {key}")
             changes[key] = (
                 json.dumps(value) if key == "result_data" and value is not None else value
             )
@@ -282,8 +360,9 @@ class CoordinatorStore:
                         (*changes.values(), session_id),
                     )
             session = self.get(session_id)
-            if session is not None:
+            if session is not None and publish:
                 self.broadcaster.publish("session_updated", {"session": session}, session_id)
+            self.changed.notify_all()
         return session
 
     def set_status(self, session_id: str, status: str) -> dict[str, Any] | None:
@@ -302,39 +381,130 @@ class CoordinatorStore:
         data = row["result_data"]
         return row["result_text"], None if data is None else json.loads(data)
 
-    def add_event(self, session_id: str, event: dict[str, Any]) -> None:
-        """Store an event of a session and publish it as an ``event`` frame."""
-        event = {"session_id": session_id, "timestamp": now(), **event}
+    def add_event(self, session_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Store an event of a session and publish it as an ``event`` frame (without ``id``).
+
+        The event gets every field of E (null where not given; others are dropped) and
+        a ``timestamp`` when it has none. A ``result`` event becomes the session's
+        result. Answers the stored event, ``id`` first.
+        """
+        event = {key: event.get(key) for key in EVENT_FIELDS}
+        event["session_id"] = session_id
+        event["timestamp"] = event["timestamp"] or now()
         with self._lock:
             with open_db(self.path) as db:
-                db.execute(
+                cursor = db.execute(
                     "INSERT INTO events (session_id, body) VALUES (?, ?)",
                     (session_id, json.dumps(event)),
                 )
+                event_id = cursor.lastrowid
+            if event["event_type"] == "result":
+                self.update(
+                    session_id,
+                    publish=False,
+                    result_text=event["result_text"],
+                    result_data=event["result_data"],
+                )
             self.broadcaster.publish("event", {"data": event}, session_id)
+            self.changed.notify_all()
+        return {"id": event_id, **event}
 
-    def add_run(self, session_id: str, run_type: str = "start_session") -> str:
-        """Record a run of a session (pending); its ``run_`` id."""
-        run_id = new_id("run")
+    def events(self, session_id: str, limit: int = EVENTS_LIMIT) -> list[dict[str, Any]]:
+        """The oldest ``limit`` events of a session, oldest first, each with its ``id``."""
         with open_db(self.path) as db:
-            db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, 'pending', NULL, ?)",
-                (run_id, session_id, run_type, now()),
-            )
-        return run_id
+            rows = db.execute(
+                "SELECT id, body FROM events WHERE session_id = ? ORDER BY id LIMIT ?",
+                (session_id, limit),
+            ).fetchall()
+        return [{"id": row["id"], **json.loads(row["body"])} for row in rows]
+
+    def add_run(
+        self,
+        session_id: str,
+        run_type: str = "start_session",
+        *,
+        parameters: dict[str, Any] | None = None,
+        agent_name: str | None = None,
+        project_dir: str | None = None,
+        parent_session_id: str | None = None,
+        execution_mode: str = "sync",
+        demands: dict[str, Any] | None = None,
+        timeout_at: str | None = None,
+    ) -> str:
+        """Record a run of a session (pending); its ``run_`` id. Wakes the long polls."""
+        run = dict.fromkeys(RUN_FIELDS)
+        run.update(
+            run_id=new_id("run"),
+            type=run_type,
+            session_id=session_id,
+            agent_name=agent_name,
+            parameters=json.dumps(parameters or {}),
+            status="pending",
+            project_dir=project_dir,
+            parent_session_id=parent_session_id,
+            execution_mode=execution_mode,
+            demands=None if demands is None else json.dumps(demands),
+            created_at=now(),
+            timeout_at=timeout_at,
+        )
+        with self._lock:
+            with open_db(self.path) as db:
+                db.execute(
+                    f"INSERT INTO runs ({', '.join(RUN_FIELDS)}) "
+                    f"VALUES ({', '.join('?' * len(RUN_FIELDS))})",
+                    tuple(run.values()),
+                )
+            self.changed.notify_all()
+        return str(run["run_id"])
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        with open_db(self.path) as db:
+            row = db.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return _run(row) if row else None
+
+    def runs(
+        self, status: str | None = None, *, session_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Runs in the order they were created, of one status and/or session when given."""
+        where, args = [], []
+        for column, value in (("status", status), ("session_id", session_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        with open_db(self.path) as db:
+            rows = db.execute(f"SELECT * FROM runs {clause}ORDER BY rowid", args).fetchall()
+        return [_run(row) for row in rows]
+
+    def update_run(self, run_id: str, **changes: object) -> dict[str, Any] | None:
+        """Change fields of a run (``status``, ``runner_id``, ``completed_at`` ...); the run.
+
+        None when it is unknown. Publishes nothing (a run has no frame of its own).
+        """
+        unknown = set(changes) - set(RUN_FIELDS[1:])
+        if unknown:
+            raise TypeError(f"not a run field: {', '.join(sorted(unknown))}")
+        values = [
+            json.dumps(value) if key in _JSON_RUN_FIELDS and value is not None else value
+            for key, value in changes.items()
+        ]
+        with self._lock:
+            if changes:
+                with open_db(self.path) as db:
+                    assignments = ", ".join(f"{key} = ?" for key in changes)
+                    db.execute(f"UPDATE runs SET {assignments} WHERE run_id = ?", (*values, run_id))
+            self.changed.notify_all()
+            return self.get_run(run_id)
 
     def fail_run(self, session_id: str, error: str, run_id: str | None = None) -> str:
-        """Publish ``run_failed`` for a run of a session (a new one when ``run_id`` is None).
+        """Fail a run of a session (a new one when ``run_id`` is None); publish ``run_failed``.
 
-        The session's status is left as it is, as the Coordinator may do.
+        The session's status is left as it is, as the Coordinator does for a run that
+        timed out waiting for a runner or lost its runner.
         """
         with self._lock:
             run_id = run_id or self.add_run(session_id)
-            with open_db(self.path) as db:
-                db.execute(
-                    "UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?",
-                    (error, run_id),
-                )
+            self.update_run(run_id, status="failed", error=error, completed_at=now())
             data = {"run_id": run_id, "error": error, "session_id": session_id}
             self.broadcaster.publish("run_failed", data, session_id)
         return run_id
@@ -354,13 +524,16 @@ class CoordinatorStore:
                 counts = events.rowcount, runs.rowcount
             data = {"session_id": session_id, "runs_deleted": counts[1]}
             self.broadcaster.publish("session_deleted", data, session_id)
+            self.changed.notify_all()
         return counts
 
     def clear(self) -> None:
         """Delete everything, publishing nothing (between tests, with the streams closed)."""
-        with self._lock, open_db(self.path) as db:
-            for table in ("sessions", "events", "runs"):
-                db.execute(f"DELETE FROM {table}")
+        with self._lock:
+            with open_db(self.path) as db:
+                for table in ("sessions", "events", "runs"):
+                    db.execute(f"DELETE FROM {table}")
+            self.changed.notify_all()
 
     def seed(self, count: int) -> list[str]:
         """Add ``count`` finished sessions at once, publishing nothing (for benchmarks).
@@ -512,38 +685,43 @@ class _ControlsMiddleware:
         await self.app(scope, receive, send)
 
 
-class NewRun(BaseModel):
-    """The body of ``POST /runs`` (the fields this test server uses; others are ignored)."""
-
-    type: Literal["start_session", "resume_session"] = "start_session"
-    prompt: str
-    session_id: str | None = None
-    agent_name: str | None = None
-    project_dir: str | None = None
-    parent_session_id: str | None = None
-
-
 def create_coordinator_app(
-    db_path: Path | str, *, api_key: str | None = None, heartbeat: float = 30.0
+    db_path: Path | str,
+    *,
+    api_key: str | None = None,
+    heartbeat: float = 30.0,
+    settings: RunSettings | None = None,
 ) -> FastAPI:
     """The Agent Coordinator app over the SQLite file ``db_path`` (created if missing).
 
     ``api_key`` makes every request need ``Authorization: Bearer <key>`` or
     ``?api_key=<key>`` (401 otherwise). ``heartbeat``: seconds of quiet before a stream
-    sends ``: heartbeat``. ``app.state`` holds ``store``, ``controls`` and ``broadcaster``
-    for tests, and ``close_streams``, which :class:`~session_manager.ServerThread` calls
-    when stopping.
+    sends ``: heartbeat``. ``settings``: the runs' timings (poll, no-match timeout,
+    runner staleness). ``app.state`` holds ``store``, ``controls``, ``broadcaster``,
+    ``agents`` and ``dispatcher`` for tests, and ``close_streams``, which
+    :class:`~session_manager.ServerThread` calls when stopping (it also answers the
+    runners' held polls).
     """
     broadcaster = Broadcaster()
     store = CoordinatorStore(db_path, broadcaster)
     stream = StreamControls(heartbeat=heartbeat, _default_heartbeat=heartbeat)
     controls = CoordinatorControls(api_key=api_key, stream=stream)
+    agents = Agents()
+    dispatcher = Dispatcher(store, settings or RunSettings())
     app = FastAPI(title="Agent Coordinator (test server)")
     app.state.store = store
     app.state.controls = controls
     app.state.broadcaster = broadcaster
-    app.state.close_streams = broadcaster.close_all
+    app.state.agents = agents
+    app.state.dispatcher = dispatcher
+
+    def close_streams() -> None:
+        broadcaster.close_all()
+        dispatcher.close()
+
+    app.state.close_streams = close_streams
     app.add_middleware(_ControlsMiddleware, controls=controls)
+    add_run_routes(app, Runs(store, agents, dispatcher))
 
     @app.get("/sessions")
     def list_sessions() -> dict[str, Any]:
@@ -579,34 +757,6 @@ def create_coordinator_app(
             "ok": True,
             "session_id": session_id,
             "deleted": {"session": True, "events_count": counts[0], "runs_count": counts[1]},
-        }
-
-    @app.post("/sessions/{session_id}/stop")
-    def stop_session(session_id: str) -> dict[str, Any]:
-        status = _existing(store, session_id)["status"]
-        if status in STOPPABLE:
-            status = "stopping"
-            store.set_status(session_id, status)
-        return {"ok": True, "status": status}
-
-    @app.post("/runs")
-    def create_run(body: NewRun) -> dict[str, Any]:
-        if body.type == "resume_session":
-            session_id = _existing(store, body.session_id or "")["session_id"]
-        else:
-            fields = {
-                "project_dir": body.project_dir,
-                "agent_name": body.agent_name,
-                "parent_session_id": body.parent_session_id,
-            }
-            session = store.create(body.session_id, **fields)
-            if session is None:
-                raise HTTPException(409, "Session already exists")
-            session_id = session["session_id"]
-        return {
-            "run_id": store.add_run(session_id, body.type),
-            "session_id": session_id,
-            "status": "pending",
         }
 
     @app.get("/sse/sessions")

@@ -268,10 +268,13 @@ class CoordinatorServer(ServerHandle):
             raise AssertionError(f"{self.open_streams} event streams still open after {timeout} s")
 
     def reset(self) -> None:
-        """Empty: no sessions, faults, recorded requests or misbehaviour; streams ended."""
+        """Empty: no sessions, runs, runners, faults, recorded requests or misbehaviour;
+        streams ended; the default agents and timings back."""
         self._controls.reset()
         self.store.broadcaster.close_all()
         self.store.clear()
+        self._thread.app.state.agents.reset()
+        self._thread.app.state.dispatcher.reset()
 
 
 class DedicatedCoordinator(CoordinatorServer, Stoppable):

@@ -11,7 +11,10 @@ result, ids ``ses_000000000000`` (oldest) to ``ses_`` + N-1 in 12 hex digits (ne
 ``--seed-states`` adds one session in each of the seven statuses, ids
 ``ses_57a7e5000000`` (pending), ``...01`` running, ``...02`` idle (structured result
 ``{"turn": 1}``), ``...03`` stopping, ``...04`` stopped, ``...05`` finished (text
-result), ``...06`` failed; ``--heartbeat`` sets the event stream's quiet interval.
+result), ``...06`` failed; ``--heartbeat`` sets the event stream's quiet interval;
+``--poll-timeout``, ``--no-match-timeout``, ``--stale-after`` and ``--remove-after`` set
+the runs' timings in seconds (:class:`coordinator_runs.RunSettings`). Sessions move only
+when a runner reports: start one with ``python tests/agent_runner.py --url URL``.
 
 Besides the contract it has test-only tools, never part of the real server: request
 recording, injected faults (a canned answer or a hang for matching requests), an
@@ -262,6 +265,7 @@ class Recorded:
     query: str
     authorization: str | None
     client_port: int | None = None
+    user_agent: str | None = None
 
 
 @dataclass
@@ -396,6 +400,7 @@ async def intercept(
             request.url.query,
             authorization,
             request.client.port if request.client else None,
+            request.headers.get("user-agent"),
         )
     )
     key = controls.api_key
@@ -493,11 +498,26 @@ def main(argv: list[str] | None = None) -> None:
         metavar="S",
         help="(--coordinator) seconds between heartbeats on a quiet event stream",
     )
+    timings = (
+        ("--poll-timeout", "poll_timeout", "how long a runner's long poll is held"),
+        ("--no-match-timeout", "no_match_timeout", "how long a run may wait for a runner"),
+        ("--stale-after", "stale_after", "quiet seconds before a runner is stale"),
+        ("--remove-after", "remove_after", "quiet seconds before a runner is removed"),
+    )
+    for option, dest, text in timings:
+        parser.add_argument(
+            option, dest=dest, type=float, metavar="S", help=f"(--coordinator) {text}"
+        )
     args = parser.parse_args(argv)
     if args.coordinator:
         from coordinator import create_coordinator_app  # imports this module: not at the top
+        from coordinator_runs import RunSettings
 
-        app = create_coordinator_app(args.db, api_key=args.api_key, heartbeat=args.heartbeat)
+        given = {dest: getattr(args, dest) for _, dest, _ in timings}
+        settings = RunSettings(**{k: v for k, v in given.items() if v is not None})
+        app = create_coordinator_app(
+            args.db, api_key=args.api_key, heartbeat=args.heartbeat, settings=settings
+        )
         if args.seed_states:
             app.state.store.seed_states()
     elif args.seed_states:

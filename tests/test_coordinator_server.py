@@ -37,6 +37,11 @@ def delete(server: CoordinatorServer, path: str) -> requests.Response:
     return requests.delete(server.url + path, timeout=TIMEOUT)
 
 
+def start(prompt: str, **fields: str) -> dict[str, Any]:
+    """The body of ``POST /runs`` starting a session with ``prompt``."""
+    return {"type": "start_session", "parameters": {"prompt": prompt}, **fields}
+
+
 @dataclass
 class Frame:
     """One thing read from the stream: an event frame, or a comment (``event`` None)."""
@@ -172,7 +177,7 @@ def test_deleting_a_live_session_is_409(coordinator: CoordinatorServer, status: 
 
 
 def test_delete_counts_events_and_runs(coordinator: CoordinatorServer) -> None:
-    run = post(coordinator, "/runs", {"prompt": "p", "session_id": "ses_a"}).json()
+    run = post(coordinator, "/runs", start("p", session_id="ses_a")).json()
     coordinator.emit("ses_a", {"event_type": "message", "role": "assistant"})
     coordinator.emit("ses_a", {"event_type": "session_stop"})
     coordinator.fail_run("ses_a")
@@ -191,27 +196,29 @@ def test_delete_counts_events_and_runs(coordinator: CoordinatorServer) -> None:
 
 
 def test_stop(coordinator: CoordinatorServer) -> None:
-    coordinator.add("ses_a", "running")
-    assert post(coordinator, "/sessions/ses_a/stop").json() == {"ok": True, "status": "stopping"}
+    coordinator.add("ses_a", "running")  # no run: as if a runner the server cannot see owns it
+    stopping = post(coordinator, "/sessions/ses_a/stop").json()
+    assert stopping == {"ok": True, "session_id": "ses_a", "status": "stopping"}
     coordinator.set_status("ses_a", "stopped")  # its runner confirms
-    assert post(coordinator, "/sessions/ses_a/stop").json() == {"ok": True, "status": "stopped"}
+    stopped = post(coordinator, "/sessions/ses_a/stop").json()
+    assert (stopped["ok"], stopped["status"]) == (True, "stopped")
     coordinator.add("ses_f", "finished")
-    assert post(coordinator, "/sessions/ses_f/stop").json() == {"ok": True, "status": "finished"}
+    assert post(coordinator, "/sessions/ses_f/stop").json()["status"] == "finished"
 
 
 def test_sessions_are_created_by_runs_only(coordinator: CoordinatorServer) -> None:
     refused = post(coordinator, "/sessions", {"session_id": "s", "session_name": "n"})
     assert refused.status_code == 405
-    generated = post(coordinator, "/runs", {"type": "start_session", "prompt": "hi"}).json()
+    generated = post(coordinator, "/runs", start("hi")).json()
     assert re.fullmatch(r"ses_[0-9a-f]{12}", generated["session_id"])
     assert re.fullmatch(r"run_[0-9a-f]{12}", generated["run_id"])
     assert generated["status"] == "pending"
     session = get(coordinator, f"/sessions/{generated['session_id']}").json()["session"]
     assert session["status"] == "pending"
-    chosen = post(coordinator, "/runs", {"prompt": "hi", "session_id": "my-task"}).json()
+    chosen = post(coordinator, "/runs", start("hi", session_id="my-task")).json()
     assert chosen["session_id"] == "my-task"
-    assert post(coordinator, "/runs", {"prompt": "hi", "session_id": "my-task"}).status_code == 409
-    resume = {"type": "resume_session", "prompt": "more", "session_id": "my-task"}
+    assert post(coordinator, "/runs", start("hi", session_id="my-task")).status_code == 409
+    resume = {**start("more", session_id="my-task"), "type": "resume_session"}
     assert post(coordinator, "/runs", resume).json()["session_id"] == "my-task"
     resume_unknown = {**resume, "session_id": "nope"}
     assert post(coordinator, "/runs", resume_unknown).status_code == 404
@@ -328,14 +335,14 @@ def test_http_changes_arrive_too(coordinator, open_stream) -> None:
     stream = open_stream()
     assert stream.event().data == {"sessions": []}
     coordinator.wait_streams(1)
-    created = post(coordinator, "/runs", {"prompt": "p"}).json()
+    created = post(coordinator, "/runs", start("p")).json()
     frame = stream.event()
     assert frame.event == "session_created"
     assert frame.data["session"]["session_id"] == created["session_id"]
     coordinator.set_status(created["session_id"], "running")
     assert stream.event().data["session"]["status"] == "running"
-    post(coordinator, f"/sessions/{created['session_id']}/stop")
-    assert stream.event().data["session"]["status"] == "stopping"
+    post(coordinator, f"/sessions/{created['session_id']}/stop")  # its run is still pending
+    assert stream.event().data["session"]["status"] == "stopped"
 
 
 def test_the_filter_keeps_other_sessions_out(coordinator, open_stream) -> None:
