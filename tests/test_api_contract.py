@@ -18,7 +18,7 @@ from session_manager import assistant_message, now
 
 from ao_core.config import Config
 from ao_core.session import Session
-from ao_core.testing import Asker, BackendContract
+from ao_core.testing import Asker, BackendContract, DrivingContract
 from ao_plugins.api import ApiBackend
 from ao_plugins.api.backend import URL
 
@@ -170,3 +170,17 @@ class TestApiBackendOnTheCoordinator(BackendContract):
 def test_the_coordinator_failed_seed_has_text_the_backend_must_not_return(coordinator) -> None:
     CoordinatorStore(coordinator).add_failed("gamma", "error_max_turns")
     assert coordinator.store.result("gamma") == ("partial work before the failure", None)
+
+
+class TestApiBackendDrivesTheCoordinator(DrivingContract):
+    """The driving half of the kit, against the test Coordinator and its runner process."""
+
+    @pytest.fixture
+    def backend(self) -> type[ApiBackend]:
+        return ApiBackend
+
+    @pytest.fixture
+    def config(self, tmp_path: Path, runs_coordinator) -> Config:
+        project = tmp_path / "project"
+        project.mkdir()
+        return Config.load(project_dir=str(project), environ={URL.variable: runs_coordinator.url})

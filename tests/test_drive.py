@@ -86,7 +86,8 @@ def test_a_name_any_backend_knows_is_refused_before_anything_starts(ao, server, 
 
 
 @pytest.mark.parametrize(
-    "agent, error", [("ghost", "Agent not found: ghost"), ("retired", "Agent 'retired' is inactive")]
+    "agent, error",
+    [("ghost", "Agent not found: ghost"), ("retired", "Agent 'retired' is inactive")],
 )
 def test_the_agent_is_checked_before_anything_starts(ao, server, agent, error) -> None:
     outcome = ao("ao-start", "alpha", "-p", "hi", "--agent", agent)
@@ -148,7 +149,9 @@ def test_the_race_of_the_real_runner_ends_the_wait(ao, start_runs_coordinator, b
     assert time.monotonic() - began < 15
 
 
-def test_no_runner_warns_at_once_and_the_server_giving_up_ends_it(ao, start_runs_coordinator, backups) -> None:
+def test_no_runner_warns_at_once_and_the_server_giving_up_ends_it(
+    ao, start_runs_coordinator, backups
+) -> None:
     server = start_runs_coordinator(runner=False, no_match_timeout=2)
     env = server.env(AGENT_ORCHESTRATOR_PROJECT_DIR=str(backups.path.parent.parent))
     outcome = ao("ao-start", "lonely", "-p", "anyone?", "--timeout", "30", extra_env=env)
@@ -379,7 +382,9 @@ def test_show_config_of_a_failed_session_names_its_reason(ao, server) -> None:
         (["ao-list-blueprints"], "list blueprints"),
     ],
 )
-def test_the_files_and_the_session_manager_cannot(script, session_manager, backups, argv, doing) -> None:
+def test_the_files_and_the_session_manager_cannot(
+    script, session_manager, backups, argv, doing
+) -> None:
     backups.finished("done", "the answer")
     backups.running("running")
     before = sorted(p.name for p in backups.path.iterdir())
