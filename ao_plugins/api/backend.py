@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from ao_core import Config, Session, console, deadline, hookimpl
 from ao_core.errors import AlreadyExists, NotExistent, Refused, ServerFailure, SessionBusy
 from ao_core.records import Blueprint, Details, Turn
-from ao_core.session import IN_PROGRESS
 from ao_core.settings import Setting, seconds
 from ao_plugins.api import answers, runs
 from ao_plugins.api.answers import STATUS_WORD, Generation, Unexpected, segment
@@ -221,13 +220,15 @@ class ApiBackend:
         quoted = segment(turn.run_id)
         if turn.session.backend != NAME or quoted is None:
             return None
+        # The session's own status first, for the event stream to compare frames with: the
+        # server records a run's end before the session's, so a turn that ends between the
+        # two requests shows as ended here and is never missed by the stream.
+        if self._server_status(config, turn.session) is None:
+            return None
         answer = self._call(config, "GET", f"/runs/{quoted}", unknown=(404,))
         if answer is None or answer.status != 200:
             return None
-        status = runs.turn_status(answer.body)
-        if status in IN_PROGRESS:
-            self._server_status(config, turn.session)  # for the stream to compare with
-        return status
+        return runs.turn_status(answer.body)
 
     @hookimpl
     def stop_session(self, session: Session, config: Config) -> str | None:
