@@ -14,6 +14,7 @@ import pluggy
 
 from ao_core import console
 from ao_core.guard import Failed
+from ao_core.records import Blueprint, Turn
 from ao_core.session import Session
 
 #: Results longer than this are shortened in trace lines.
@@ -57,8 +58,11 @@ def describe_answer(answer: object) -> str:
         return "none"
     if isinstance(answer, Session):
         return f"session {answer.session_id or 'without id'}"
+    if isinstance(answer, Turn):
+        return f"turn {answer.run_id or 'without run id'} of {answer.session.name}"
     if isinstance(answer, list):
-        return f"{len(answer)} session{'' if len(answer) == 1 else 's'}"
+        noun = "blueprint" if answer and isinstance(answer[0], Blueprint) else "session"
+        return f"{len(answer)} {noun}{'' if len(answer) == 1 else 's'}"
     if isinstance(answer, dict):
         return f"{len(answer)} status{'' if len(answer) == 1 else 'es'}"
     if isinstance(answer, str) and len(answer) > RESULT_PREVIEW:
@@ -92,5 +96,7 @@ def _arguments(kwargs: Mapping[str, object]) -> str:
     for key, value in kwargs.items():
         if key == "config":
             continue
+        if isinstance(value, Turn):
+            value = value.session
         shown.append(f"{key}={value.name!r}" if isinstance(value, Session) else f"{key}={value!r}")
     return ", ".join(shown)

@@ -27,7 +27,18 @@ except ImportError:  # Python 3.10: pytest brings tomli
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(ao_command.scripts())
-SUBCOMMANDS = {"status", "get-result", "list-sessions", "clean", "plugins"}
+SUBCOMMANDS = {
+    "status",
+    "get-result",
+    "list-sessions",
+    "clean",
+    "start",
+    "resume",
+    "stop",
+    "list-blueprints",
+    "show-config",
+    "plugins",
+}
 
 
 def _load_generator():
@@ -207,6 +218,23 @@ def test_the_sessions_dir_on_the_command_line_is_the_one_listed(
 
 
 @pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("line", ["ao-start new --agent ", "ao start new --agent "])
+def test_agents_complete_from_ao_list_blueprints(
+    shell, line, shell_env, runs_coordinator, tmp_path
+):
+    shell_env = {**shell_env, **runs_coordinator.env(AGENT_ORCHESTRATOR_BACKENDS="api")}
+    names = {agent["name"] for agent in runs_coordinator.agents.list()}
+    assert completed(shell, line, shell_env, tmp_path) == names
+    assert completed(shell, f"{line}to", shell_env, tmp_path) == {"topic"}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_no_blueprints_completes_nothing(shell, shell_env, tmp_path):
+    """The backup files have no blueprints: the error line completes nothing."""
+    assert completed(shell, "ao-start new --agent ", shell_env, tmp_path) == set()
+
+
+@pytest.mark.parametrize("shell", SHELLS)
 def test_options_complete(shell, shell_env, tmp_path):
     assert completed(shell, "ao-status --ba", shell_env, tmp_path) == {"--backends"}
     assert completed(shell, "ao-clean --a", shell_env, tmp_path) == {"--all"}
@@ -233,4 +261,4 @@ def test_directory_options_complete_directories(shell, shell_env, tmp_path):
 @pytest.mark.parametrize("shell", SHELLS)
 def test_ao_completes_its_commands(shell, shell_env, tmp_path):
     assert completed(shell, "ao ", shell_env, tmp_path) == SUBCOMMANDS
-    assert completed(shell, "ao list", shell_env, tmp_path) == {"list-sessions"}
+    assert completed(shell, "ao list", shell_env, tmp_path) == {"list-sessions", "list-blueprints"}
