@@ -15,7 +15,9 @@ from ao_core.manager import Backend, available_backends, default_order
 from ao_core.testing import CONTRACT_HOOKS
 
 #: What the file backend implements: the contract, and the optional batch of statuses.
-FILE_HOOKS = [hook for hook in CONTRACT if hook in (*CONTRACT_HOOKS, "fetch_statuses")]
+FILE_HOOKS = [
+    hook for hook in CONTRACT if hook in (*CONTRACT_HOOKS, "fetch_statuses", "describe_session")
+]
 
 
 def test_json_lists_the_selection_first_then_the_rest(ao) -> None:
