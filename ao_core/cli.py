@@ -73,12 +73,6 @@ class Context:
         """The status of a session found earlier in this command (``not_existent``: gone)."""
         return self.pm.hook.fetch_status(session=session, config=self.config) or NOT_EXISTENT
 
-    def fresh_status(self, session: Session) -> str:
-        """:meth:`session_status` in a new round (after a wait, nothing a backend kept from
-        the last round may answer for it)."""
-        self.pm.hook.start_round(config=self.config)
-        return self.session_status(session)
-
     def all_sessions(self) -> list[Session]:
         """Every session any backend lists, one per name: the earliest backend's wins."""
         seen: dict[str, Session] = {}

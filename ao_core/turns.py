@@ -35,7 +35,7 @@ def finish(ctx: Context, args: argparse.Namespace, name: str, turn: Turn) -> int
             f"wait for it with ao-get-result {name} --wait",
             name=name,
         )
-    state = ctx.fresh_status(turn.session)
+    state = ctx.session_status(turn.session)  # in the wait's last round: what it just saw
     answer = results.answer(ctx, name, turn.session, state, timed_out=False, as_json=args.json)
     console.emit(answer)
     return 0

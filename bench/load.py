@@ -288,12 +288,13 @@ def report(tally: Tally, elapsed: float, concurrency: int, seconds: float) -> st
     return "\n".join(lines)
 
 
-def write(block: str, path: Path) -> None:
-    """Put ``block`` in ``path`` in place of the previous one (else at the end)."""
+def write(block: str, path: Path, begin: str = BEGIN, end: str = END) -> None:
+    """Put ``block`` (a section between ``begin`` and ``end``) in ``path`` in place of the
+    previous one (else at the end)."""
     text = path.read_text() if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text)

@@ -27,7 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
+import load  # noqa: E402
 import requests  # noqa: E402
 from coordinator import create_coordinator_app  # noqa: E402
 from runs_fixtures import FIXTURE_SETTINGS, RunsCoordinator  # noqa: E402
@@ -137,17 +139,6 @@ def table(results: list[tuple[str, list[float], float]], turns: int) -> str:
     return "\n".join(lines)
 
 
-def write(block: str, path: Path) -> None:
-    """Replace this benchmark's section of ``path``, or append it."""
-    text = path.read_text() if path.exists() else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=20)
@@ -156,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     block = table(measure(args.turns), args.turns)
     print(block)
     if args.write:
-        write(block, ROOT / "BENCHMARKS.md")
+        load.write(block, ROOT / "BENCHMARKS.md", BEGIN, END)
     return 0
 
 

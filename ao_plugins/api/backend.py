@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from ao_core import Config, Session, console, deadline, hookimpl
 from ao_core.errors import AlreadyExists, NotExistent, Refused, ServerFailure, SessionBusy
 from ao_core.records import Blueprint, Details, Turn
+from ao_core.session import IN_PROGRESS
 from ao_core.settings import Setting, seconds
 from ao_plugins.api import answers, runs
 from ao_plugins.api.answers import STATUS_WORD, Generation, Unexpected, segment
@@ -109,6 +110,8 @@ class ApiBackend:
         #: This round's ``GET /runs`` of the Coordinator (a session's latest run is found
         #: only in the whole list), so several sessions cost one listing.
         self._runs: list[dict] | None = None
+        #: Runs known to be their session's latest this round (the turn just followed).
+        self._latest: dict[str, dict] = {}
         self._watcher: Watcher | None = None
 
     def __repr__(self) -> str:
@@ -121,6 +124,7 @@ class ApiBackend:
         self._statuses.clear()
         self._listing = None
         self._runs = None
+        self._latest.clear()
 
     @hookimpl
     def resolve_session(self, name: str, config: Config) -> Session | None:
@@ -223,12 +227,19 @@ class ApiBackend:
         # The session's own status first, for the event stream to compare frames with: the
         # server records a run's end before the session's, so a turn that ends between the
         # two requests shows as ended here and is never missed by the stream.
-        if self._server_status(config, turn.session) is None:
+        session_status = self._server_status(config, turn.session)
+        if session_status is None:
             return None
         answer = self._call(config, "GET", f"/runs/{quoted}", unknown=(404,))
         if answer is None or answer.status != 200:
             return None
-        return runs.turn_status(answer.body)
+        status = runs.turn_status(answer.body)
+        if status not in IN_PROGRESS and session_status not in IN_PROGRESS:
+            # Read after the run had ended: this round's answers about the session, so
+            # the status that follows costs no request.
+            self._statuses[turn.session.session_id] = session_status
+            self._latest[turn.session.session_id] = answer.body
+        return status
 
     @hookimpl
     def stop_session(self, session: Session, config: Config) -> str | None:
@@ -335,6 +346,8 @@ class ApiBackend:
 
     def _latest_run(self, config: Config, session_id: str) -> dict | None:
         """The session's newest run, from this round's ``GET /runs`` (None: no runs)."""
+        if session_id in self._latest:
+            return self._latest[session_id]
         if self._runs is None:
             answer = self._call(config, "GET", "/runs", unknown=(404,))
             if answer is None:
