@@ -527,10 +527,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.seed:
         app.state.store.seed(args.seed)
     if args.fd is None:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
+        _ReleasingServer(config).run()
     else:
         sock = socket.socket(fileno=args.fd)
-        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+        _ReleasingServer(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+
+
+class _ReleasingServer(uvicorn.Server):
+    """uvicorn that lets go of held requests (event streams, runners' long polls) first on
+    SIGTERM or SIGINT, so its graceful stop does not wait for them to end by themselves."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        release = getattr(self.config.app.state, "close_streams", None)
+        if release is not None:
+            release()
+        super().handle_exit(sig, frame)
 
 
 if __name__ == "__main__":
