@@ -178,6 +178,7 @@ class AgentRunner:
         """Poll until told to stop (a signal, or a deregistration by the Coordinator)."""
         self.register()
         print(f"ready {self.runner_id}", flush=True)
+        failing = False
         while not self._quit.is_set():
             read = self.read_timeout or self.poll_timeout + REQUEST_TIMEOUT
             try:
@@ -187,9 +188,12 @@ class AgentRunner:
                     timeout=(REQUEST_TIMEOUT, read),
                 )
             except requests.RequestException as exc:
-                _warn(f"poll: {exc}")
+                if not failing:  # once per outage: the server may be gone for good
+                    _warn(f"poll: {exc}")
+                failing = True
                 self._quit.wait(0.2)
                 continue
+            failing = False
             if answer.status_code == 401:  # forgotten (removed, or the server was reset)
                 self.register()
             elif answer.status_code == 200:

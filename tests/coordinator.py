@@ -13,7 +13,8 @@ hostile on purpose: never answer, answer the headers then nothing, or drop the c
 after some frames, a number of times.
 
 Runs, agents, stopping and the runner's endpoints (coordinator-runs.md) are in
-:mod:`coordinator_runs`; a session moves only when a runner reports, and
+:mod:`coordinator_runs` (runners and matching: :mod:`coordinator_runners`; agents:
+:mod:`coordinator_agents`). A session moves only when a runner reports, and
 :mod:`agent_runner` is a runner process for tests (fixtures: :mod:`runs_fixtures`).
 
 As a process: ``python tests/session_manager.py --coordinator ...`` (see that module).
@@ -34,7 +35,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from coordinator_runs import Agents, Dispatcher, Runs, RunSettings, add_run_routes
+from coordinator_agents import Agents
+from coordinator_runners import Dispatcher, RunSettings
+from coordinator_runs import Runs, add_run_routes
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 from session_manager import Controls, _hang, intercept, now, open_db
@@ -46,8 +49,6 @@ STATUSES = ("pending", "running", "idle", "stopping", "stopped", "finished", "fa
 RESULT_READY = ("finished", "idle")
 #: Statuses in which ``DELETE`` answers 409 ``Stop session first``.
 LIVE = ("running", "idle")
-#: Statuses that ``POST /sessions/{id}/stop`` turns into ``stopping``.
-STOPPABLE = ("pending", "running", "idle")
 #: The fields of a session object S, in the contract's order.
 SESSION_FIELDS = (
     "session_id",

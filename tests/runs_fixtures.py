@@ -22,7 +22,8 @@ import pytest
 import requests
 from agent_runner import USER_AGENT as RUNNER_AGENT
 from coordinator import create_coordinator_app
-from coordinator_runs import Agents, Dispatcher, RunSettings, runner_id_for
+from coordinator_agents import Agents
+from coordinator_runners import Dispatcher, RunSettings, runner_id_for
 from server_fixtures import DedicatedCoordinator
 from session_manager import Recorded, ServerThread
 
@@ -192,7 +193,7 @@ class RunsCoordinator(DedicatedCoordinator):
         return self.runners()
 
     def configure(self, **timings: float) -> None:
-        """Change the server's :class:`~coordinator_runs.RunSettings` (``no_match_timeout``
+        """Change the server's :class:`~coordinator_runners.RunSettings` (``no_match_timeout``
         applies to runs created from now on)."""
         self.dispatcher.configure(**timings)
 

@@ -13,7 +13,7 @@ result, ids ``ses_000000000000`` (oldest) to ``ses_`` + N-1 in 12 hex digits (ne
 ``{"turn": 1}``), ``...03`` stopping, ``...04`` stopped, ``...05`` finished (text
 result), ``...06`` failed; ``--heartbeat`` sets the event stream's quiet interval;
 ``--poll-timeout``, ``--no-match-timeout``, ``--stale-after`` and ``--remove-after`` set
-the runs' timings in seconds (:class:`coordinator_runs.RunSettings`). Sessions move only
+the runs' timings in seconds (:class:`coordinator_runners.RunSettings`). Sessions move only
 when a runner reports: start one with ``python tests/agent_runner.py --url URL``.
 
 Besides the contract it has test-only tools, never part of the real server: request
@@ -511,7 +511,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.coordinator:
         from coordinator import create_coordinator_app  # imports this module: not at the top
-        from coordinator_runs import RunSettings
+        from coordinator_runners import RunSettings
 
         given = {dest: getattr(args, dest) for _, dest, _ in timings}
         settings = RunSettings(**{k: v for k, v in given.items() if v is not None})
@@ -527,10 +527,22 @@ def main(argv: list[str] | None = None) -> None:
     if args.seed:
         app.state.store.seed(args.seed)
     if args.fd is None:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
+        _ReleasingServer(config).run()
     else:
         sock = socket.socket(fileno=args.fd)
-        uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+        _ReleasingServer(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+
+
+class _ReleasingServer(uvicorn.Server):
+    """uvicorn that lets go of held requests (event streams, runners' long polls) first on
+    SIGTERM or SIGINT, so its graceful stop does not wait for them to end by themselves."""
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        release = getattr(self.config.app.state, "close_streams", None)
+        if release is not None:
+            release()
+        super().handle_exit(sig, frame)
 
 
 if __name__ == "__main__":

@@ -20,14 +20,8 @@ import pytest
 import requests
 from agent_runner import CRASH_ERROR
 from coordinator import EVENT_FIELDS, RUN_FIELDS
-from coordinator_runs import (
-    NO_MATCH_ERROR,
-    TOPIC_SCHEMA,
-    Runner,
-    matches,
-    merge_demands,
-    runner_id_for,
-)
+from coordinator_agents import TOPIC_SCHEMA
+from coordinator_runners import NO_MATCH_ERROR, Runner, matches, merge_demands, runner_id_for
 from coordinator_schema import IMPLICIT_SCHEMA, validation_errors
 from runs_fixtures import RUNNER_SCRIPT, RunsCoordinator
 from server_fixtures import CoordinatorServer
