@@ -80,9 +80,10 @@ class Blueprint:
 class Event:
     """One thing that happened in a session, as every backend reports it.
 
-    ``time`` is the store's timestamp (ISO 8601) or None; ``kind`` one of :data:`ao_core.logs.KINDS`;
-    ``text`` what was said (prompt, message, result, error); ``tool`` and ``input`` (a
-    one-line summary, see :func:`ao_core.logs.summary`) for a tool call; ``output`` what it printed.
+    ``time`` is the store's timestamp (ISO 8601) or None; ``kind`` one of
+    :data:`ao_core.logs.KINDS`; ``text`` what was said (prompt, message, result, error);
+    ``tool`` and ``input`` (a one-line summary, see :func:`ao_core.logs.summary`) for a
+    tool call; ``output`` what it printed.
     ``key`` identifies the event within the backend, so one seen twice (in the history
     and on a stream) is printed once; it is not shown.
     """

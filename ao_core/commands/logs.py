@@ -87,7 +87,7 @@ def show_logs(args: argparse.Namespace) -> int:
         return 0
     status = _follow(ctx, args, session, show, since)
     if args.json:
-        console.emit(json.dumps({**logs.document(Event(kind="status"), full=False), "text": status}))
+        console.emit(json.dumps(logs.document(Event(kind="status", text=status), full=False)))
     else:
         console.emit(printable(status))
     return 1 if status in (FAILED, NOT_EXISTENT) else 0
@@ -137,9 +137,7 @@ def _follow(
 
 
 def _new_events(ctx: cli.Context, session: Session, timeout: float, *, last: bool) -> list[Event]:
-    new = ctx.pm.hook.follow_events(
-        session=session, config=ctx.config, timeout=timeout, last=last
-    )
+    new = ctx.pm.hook.follow_events(session=session, config=ctx.config, timeout=timeout, last=last)
     if new is None:
         raise _cannot(ctx, session.name, "follow the events of")
     return new
