@@ -234,7 +234,9 @@ def check_delete(session: Session, config: Config) -> bool | None:
 
 
 @contract_hook(first_answer=True, answer=EventLog, required=False)
-def fetch_events(session: Session, config: Config, tail: int | None) -> EventLog | None:
+def fetch_events(
+    session: Session, config: Config, tail: int | None, follow: bool
+) -> EventLog | None:
     """Optional: the events of ``session`` in your store, oldest first, as an
     :class:`~ao_core.records.EventLog` (for ``ao-logs``); None when you do not have it.
 
@@ -242,8 +244,9 @@ def fetch_events(session: Session, config: Config, tail: int | None) -> EventLog
     store as it is iterated. ``tail`` (None: all) says only the last ``tail`` events will
     be shown: start that far from the end if your store can (the command keeps the last
     ``tail`` of what you give). Where your store cuts the history, say so with an event
-    of kind ``gap`` where the cut is. Remember where you stopped: :func:`follow_events`
-    goes on from there.
+    of kind ``gap`` where the cut is. ``follow`` True: :func:`follow_events` will be asked
+    next, so start watching before you read the history (nothing may fall between);
+    remember where you stopped: following goes on from there.
     """
 
 

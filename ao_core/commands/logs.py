@@ -73,7 +73,9 @@ def show_logs(args: argparse.Namespace) -> int:
     session = ctx.resolve(name)
     if session is None:
         raise NotExistent(f"Session '{name}' does not exist", name=name)
-    log = ctx.pm.hook.fetch_events(session=session, config=ctx.config, tail=args.tail)
+    log = ctx.pm.hook.fetch_events(
+        session=session, config=ctx.config, tail=args.tail, follow=args.follow
+    )
     if log is None:
         raise _cannot(ctx, name, "show the events of")
     show = _printer(args)
