@@ -114,17 +114,12 @@ def _follow(
     if timeout is None:
         timeout = ctx.config.get(waiting.WAIT_TIMEOUT)
     started = time.monotonic()
-    asked = 0.0
-    status = "running"
+    asked: float | None = None
+    quiet = True
     with interrupts.quiet_termination(), deadline.within(timeout):
         while True:
-            remaining = started + timeout - time.monotonic()
-            new = _new_events(ctx, session, max(0.0, min(SLICE, remaining)), last=False)
-            for event in new:
-                if since.keep(event):
-                    show(event)
             now = time.monotonic()
-            if not new or now - asked >= SLICE:
+            if quiet or asked is None or now - asked >= SLICE:
                 status = ctx.fresh_status(session)
                 asked = now
                 if status not in IN_PROGRESS:
@@ -132,10 +127,16 @@ def _follow(
                         if since.keep(event):
                             show(event)
                     return status
-            if time.monotonic() >= started + timeout:
+            remaining = started + timeout - time.monotonic()
+            if remaining <= 0:
                 raise TimedOut(
                     f"Session '{args.name}' is still {status} after --timeout", name=args.name
                 )
+            new = _new_events(ctx, session, min(SLICE, remaining), last=False)
+            for event in new:
+                if since.keep(event):
+                    show(event)
+            quiet = not new
 
 
 def _new_events(ctx: cli.Context, session: Session, timeout: float, *, last: bool) -> list[Event]:
