@@ -25,6 +25,8 @@ from ao_plugins.file import BLOCK, LAST_LINE_LIMIT, _Changed, _open_regular, _pr
 
 #: The size of one forward read.
 CHUNK = 1024 * 1024
+#: The most events one look at a followed log gives (the rest come at the next).
+BATCH = 1000
 #: How often a followed log is looked at for growth, in seconds.
 POLL = 0.05
 #: Tool calls remembered to name the tool a later result belongs to.
@@ -56,7 +58,8 @@ class LogReader:
             self._file = (st.st_dev, st.st_ino)
             if tail is not None:
                 self.offset = _tail_start(fd, st.st_size, tail, self.path)
-            yield from self._read(fd, st.st_size, final=False)
+            for events in self._read(fd, st.st_size, final=False):
+                yield from events
         finally:
             os.close(fd)
 
@@ -89,13 +92,19 @@ class LogReader:
                 self._file, self.offset = (st.st_dev, st.st_ino), 0
             if st.st_size == self.offset:
                 return notice
-            # Bounded: at most what the file holds now, read and dropped line by line.
-            return notice + list(self._read(fd, st.st_size, final=final))
+            found = notice
+            for events in self._read(fd, st.st_size, final=final):
+                found += events
+                if len(found) >= BATCH:
+                    break  # the rest at the next poll: a follow's answer stays short
+            return found
         finally:
             os.close(fd)
 
-    def _read(self, fd: int, size: int, *, final: bool) -> Iterator[Event]:
-        """The events of the complete lines between ``offset`` and ``size``."""
+    def _read(self, fd: int, size: int, *, final: bool) -> Iterator[list[Event]]:
+        """The events of each complete line between ``offset`` and ``size``, one list per
+        line; ``offset`` has passed a line before its events are given, so a reader that
+        stops between two lines goes on at the next one."""
         pending = bytearray()
         position = self.offset
         skipping = False
@@ -104,32 +113,31 @@ class LogReader:
                 chunk = _pread(fd, min(CHUNK, size - position), position, self.path)
             except _Changed:
                 return  # shrank under the reader: the next poll starts again
+            chunk_start = position
             position += len(chunk)
             start = 0
             while (newline := chunk.find(b"\n", start)) >= 0:
                 line_start = self.offset
+                self.offset = chunk_start + newline + 1
                 if skipping:
                     skipping = False
                 else:
                     pending += chunk[start:newline]
-                    yield from self._line(bytes(pending), line_start)
-                pending.clear()
-                self.offset = position - len(chunk) + newline + 1
+                    line = bytes(pending)
+                    pending.clear()
+                    yield list(self._line(line, line_start))
                 start = newline + 1
             if not skipping:
                 pending += chunk[start:]
                 if len(pending) > LAST_LINE_LIMIT:
-                    yield Event(
-                        kind="notice",
-                        text=f"a line longer than {LAST_LINE_LIMIT} bytes was not read",
-                        key=f"{self.offset}",
-                    )
-                    skipping = True
                     pending.clear()
+                    skipping = True
+                    text = f"a line longer than {LAST_LINE_LIMIT} bytes was not read"
+                    yield [Event(kind="notice", text=text, key=f"{self.offset}")]
         if final and pending and not skipping:
             line_start = self.offset
             self.offset = size
-            yield from self._line(bytes(pending), line_start)
+            yield list(self._line(bytes(pending), line_start))
 
     def _line(self, line: bytes, offset: int) -> Iterator[Event]:
         if not line.strip():
@@ -239,6 +247,7 @@ def _tail_start(fd: int, size: int, lines: int, path: str) -> int:
     end = size
     found = 0
     seen_text = False
+    line_end = size  # where the line being scanned ends
     while end > 0:
         start = max(0, end - BLOCK)
         try:
@@ -257,6 +266,9 @@ def _tail_start(fd: int, size: int, lines: int, path: str) -> int:
                 seen_text = False
                 if found == lines:
                     return start + newline + 1
+            line_end = start + newline
             scan = newline
+        if line_end - start > LAST_LINE_LIMIT:
+            return min(size, line_end + 1)  # a line too long to read: the tail starts after it
         end = start
     return 0

@@ -294,3 +294,21 @@ def test_a_reader_that_goes_away_ends_it_quietly(env, backups, tmp_path) -> None
     )
     assert done.stdout == "2025-11-26 21:12:05  user\n"
     assert done.stderr == "status 141\n"
+
+
+def test_a_line_too_long_to_read_is_skipped_with_a_notice(call, backups) -> None:
+    """A sparse 80 MiB line (over the 64 MiB limit), then a real one."""
+    backups.meta("huge")
+    path = backups.log("huge")
+    with open(path, "ab") as f:
+        f.truncate(os.path.getsize(path) + 80 * 1024 * 1024)
+        f.seek(0, os.SEEK_END)
+        f.write(b"\n" + json.dumps({"content": [{"text": "after it"}]}).encode() + b"\n")
+    docs = lines_of(call("ao-logs", "huge", "--json").out)
+    assert [d["kind"] for d in docs] == ["user", "notice", "assistant"]
+    assert "longer than 67108864 bytes" in docs[1]["text"]
+    tail = lines_of(call("ao-logs", "huge", "--tail", "5", "--json").out)
+    assert [d["text"] for d in tail] == ["after it"]  # the tail stops at the long line
+    with open(path, "ab") as f:
+        f.truncate(os.path.getsize(path) + 80 * 1024 * 1024)  # a last line without an end
+    assert call("ao-logs", "huge", "--tail", "1", "--json").out == ""  # unreadable: nothing
