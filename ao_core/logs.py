@@ -130,13 +130,16 @@ def shown_time(text: str | None) -> str:
 
 class Since:
     """``--since``'s filter: events before the time are dropped; from the first event at or
-    after it, every later one is kept, timed or not (a log's order is its time)."""
+    after it, every later one is kept, timed or not (a log's order is its time). What ao
+    itself says (``gap``, ``notice``) is always kept: it may concern what comes after."""
 
     def __init__(self, at: datetime | None) -> None:
         self.at = at
         self.open = at is None
 
     def keep(self, event: Event) -> bool:
+        if event.kind in ("gap", "notice"):
+            return True
         if not self.open:
             when = parse_time(event.time)
             self.open = when is not None and when >= self.at  # type: ignore[operator]

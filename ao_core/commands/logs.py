@@ -25,9 +25,9 @@ def parser() -> argparse.ArgumentParser:
     """The ao-logs parser (also the source of its man page)."""
     p = options.make_parser(
         "ao-logs",
-        "Print a session's events, oldest first, one block per event with its time: the "
-        "prompt (user), the assistant's text, each tool call (its input on one line, its "
-        "output cut to a few lines), each turn's result, errors and the run boundaries. "
+        "Print a session's events: oldest first, one block per event with its time (the "
+        "prompt, the assistant's text, each tool call with its input on one line and its "
+        "output cut to a few lines, each turn's result, errors and the run boundaries). "
         "With --follow, keep printing new events until the session ends, then print its "
         "status (as ao-status does) on the last line.",
         epilog="The backend that knows the session answers (the Agent Coordinator: its "
