@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -312,3 +313,17 @@ def test_a_line_too_long_to_read_is_skipped_with_a_notice(call, backups) -> None
     with open(path, "ab") as f:
         f.truncate(os.path.getsize(path) + 80 * 1024 * 1024)  # a last line without an end
     assert call("ao-logs", "huge", "--tail", "1", "--json").out == ""  # unreadable: nothing
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_and_sigterm_end_a_follow_quietly(env, backups, tmp_path, signum, status) -> None:
+    backups.running("busy")
+    follower = spawn_logs(env, tmp_path, "busy", "-f", "--timeout", "60")
+    try:
+        read_until(follower.stdout, "working")
+        follower.send_signal(signum)
+        assert follower.wait(20) == status
+        assert follower.stderr.read() == ""
+    finally:
+        follower.kill()
+        follower.wait()

@@ -68,6 +68,13 @@ def parser() -> argparse.ArgumentParser:
 def show_logs(args: argparse.Namespace) -> int:
     if args.timeout is not None and not args.follow:
         raise UsageError("--timeout needs --follow")
+    from ao_core import interrupts
+
+    with interrupts.quiet_termination():  # SIGTERM: 143, quietly, as Ctrl-C is 130
+        return _show(args)
+
+
+def _show(args: argparse.Namespace) -> int:
     name = args.name
     ctx = cli.start(args, [name])
     session = ctx.resolve(name)
@@ -108,7 +115,7 @@ def _follow(
     Ctrl-C stay with this loop; the status is asked after a quiet slice, and at least
     every slice while events flow.
     """
-    from ao_core import deadline, interrupts, waiting
+    from ao_core import deadline, waiting
 
     timeout = args.timeout
     if timeout is None:
@@ -116,7 +123,7 @@ def _follow(
     started = time.monotonic()
     asked: float | None = None
     quiet = True
-    with interrupts.quiet_termination(), deadline.within(timeout):
+    with deadline.within(timeout):
         while True:
             now = time.monotonic()
             if quiet or asked is None or now - asked >= SLICE:
