@@ -3,14 +3,15 @@
 Plugin authors need only what is exported here: the :data:`hookimpl` marker, the
 :class:`Session` record, the :class:`Config` every hook receives, a :class:`Setting` to
 declare what the backend reads from the environment, the records the optional driving hooks answer
-with (:class:`Turn`, :class:`Details`, :class:`Blueprint`), and the errors a backend may
+with (:class:`Turn`, :class:`Details`, :class:`Blueprint`), the events ``ao-logs`` shows
+(:class:`Event`, :class:`EventLog`), and the errors a backend may
 raise.
 """
 
 from ao_core.config import Config
 from ao_core.errors import AlreadyExists, Refused, SessionBusy, SessionFailed, StorageError
 from ao_core.hookspecs import hookimpl
-from ao_core.records import Blueprint, Details, Turn
+from ao_core.records import Blueprint, Details, Event, EventLog, Turn
 from ao_core.session import Session, StructuredResult
 from ao_core.settings import Setting
 from ao_core.version import __version__
@@ -20,6 +21,8 @@ __all__ = [
     "Blueprint",
     "Config",
     "Details",
+    "Event",
+    "EventLog",
     "Refused",
     "Session",
     "SessionBusy",

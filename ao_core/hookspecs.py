@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pluggy
 
-from ao_core.records import Blueprint, Details, Turn
+from ao_core.records import Blueprint, Details, Event, EventLog, Turn
 from ao_core.session import Session
 
 if TYPE_CHECKING:
@@ -228,3 +228,36 @@ def check_delete(session: Session, config: Config) -> bool | None:
     """Optional: what :func:`delete_session` would do, without deleting anything
     (``ao-clean --dry-run``): True when you would delete your copy, False or None when you
     have none, :class:`~ao_core.SessionBusy` raised when you would refuse."""
+
+
+# -- a session's events (ao-logs): optional --------------------------------------------
+
+
+@contract_hook(first_answer=True, answer=EventLog, required=False)
+def fetch_events(
+    session: Session, config: Config, tail: int | None, follow: bool
+) -> EventLog | None:
+    """Optional: the events of ``session`` in your store, oldest first, as an
+    :class:`~ao_core.records.EventLog` (for ``ao-logs``); None when you do not have it.
+
+    Stay bounded in memory however long the history: give a generator that reads the
+    store as it is iterated. ``tail`` (None: all) says only the last ``tail`` events will
+    be shown: start that far from the end if your store can (the command keeps the last
+    ``tail`` of what you give). Where your store cuts the history, say so with an event
+    of kind ``gap`` where the cut is. ``follow`` True: :func:`follow_events` will be asked
+    next, so start watching before you read the history (nothing may fall between);
+    remember where you stopped: following goes on from there.
+    """
+
+
+@contract_hook(first_answer=True, answer=Event, many=True, required=False)
+def follow_events(session: Session, config: Config, timeout: float, last: bool) -> list[Event]:
+    """Optional: the events of ``session`` that arrived since the ones you last answered
+    (in :func:`fetch_events` or here), for ``ao-logs --follow``.
+
+    Wait at most ``timeout`` seconds for one; return ``[]`` after a quiet ``timeout`` (or
+    sooner, when the session may have changed status: the command then asks it), None
+    when you did not answer this session's :func:`fetch_events` or cannot follow it.
+    ``last`` True: the session has ended, return whatever is left without waiting. Never
+    give an event twice.
+    """

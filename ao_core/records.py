@@ -1,5 +1,6 @@
 """The records the hooks that drive sessions answer with: a started turn, what is known
-about one session, and a blueprint (an agent sessions can be started with).
+about one session, a blueprint (an agent sessions can be started with), and a session's
+events (``ao-logs``).
 
 Like :class:`~ao_core.session.Session`, these are plain frozen records a backend fills
 from its store; the commands only read them.
@@ -7,6 +8,7 @@ from its store; the commands only read them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,3 +74,35 @@ class Blueprint:
         """The fields the parameters schema requires (none when it has no schema)."""
         required = (self.parameters_schema or {}).get("required")
         return [str(r) for r in required] if isinstance(required, list) else []
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One thing that happened in a session, as every backend reports it.
+
+    ``time`` is the store's timestamp (ISO 8601) or None; ``kind`` one of
+    :data:`ao_core.logs.KINDS`; ``text`` what was said (prompt, message, result, error);
+    ``tool`` and ``input`` (a one-line summary, see :func:`ao_core.logs.summary`) for a
+    tool call; ``output`` what it printed.
+    ``key`` identifies the event within the backend, so one seen twice (in the history
+    and on a stream) is printed once; it is not shown.
+    """
+
+    kind: str
+    time: str | None = None
+    text: str | None = None
+    tool: str | None = None
+    input: str | None = None
+    output: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class EventLog:
+    """A backend's answer to ``fetch_events``: the session's events, oldest first.
+
+    ``events`` may be a generator that reads the store as it is iterated (it must stay
+    bounded in memory); the command reads it once.
+    """
+
+    events: Iterable[Event]

@@ -37,9 +37,14 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ao_core import Config, Details, Session, SessionFailed, StorageError, console, hookimpl
+from ao_core.records import Event, EventLog
 from ao_core.session import FAILED, Status, is_valid_name
+
+if TYPE_CHECKING:
+    from ao_plugins.file_log import LogReader
 
 NAME = "file"
 META_SUFFIX = ".meta.json"
@@ -84,6 +89,8 @@ class FileBackend:
 
     def __init__(self) -> None:
         self._last: dict[str, tuple[tuple[int, int, int, int], dict | None]] = {}
+        #: The logs ``ao-logs`` reads, by session name (where following goes on from).
+        self._readers: dict[str, LogReader] = {}
 
     @hookimpl
     def resolve_session(self, name: str, config: Config) -> Session | None:
@@ -176,6 +183,23 @@ class FileBackend:
             except OSError as exc:
                 raise StorageError(f"Cannot delete {path}: {exc.strerror or exc}") from exc
         return True
+
+    @hookimpl
+    def fetch_events(self, session: Session, config: Config, tail: int | None) -> EventLog | None:
+        """The ``.jsonl``'s lines as events, streamed (see :mod:`ao_plugins.file_log`)."""
+        if not _exists(config, session.name):
+            return None
+        from ao_plugins.file_log import LogReader
+
+        path = os.fspath(_path(config, session.name, LOG_SUFFIX))
+        reader = self._readers[session.name] = LogReader(path, session.name)
+        return EventLog(reader.history(tail))
+
+    @hookimpl
+    def follow_events(self, session: Session, timeout: float, last: bool) -> list[Event] | None:
+        """The events of the lines written since; the log is looked at every 50 ms."""
+        reader = self._readers.get(session.name)
+        return None if reader is None else reader.follow(timeout, last=last)
 
     def _end_of_run(self, name: str, config: Config) -> tuple[bool, dict | None]:
         """Whether session ``name`` exists here, and its run's result message if it ended."""

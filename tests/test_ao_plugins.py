@@ -14,10 +14,10 @@ from ao_core.inventory import survey
 from ao_core.manager import Backend, available_backends, default_order
 from ao_core.testing import CONTRACT_HOOKS
 
-#: What the file backend implements: the contract, and the optional batch of statuses.
-FILE_HOOKS = [
-    hook for hook in CONTRACT if hook in (*CONTRACT_HOOKS, "fetch_statuses", "describe_session")
-]
+#: What the file backend implements: the contract, the optional batch of statuses, the
+#: details of one session and its events.
+OPTIONAL_FILE_HOOKS = ("fetch_statuses", "describe_session", "fetch_events", "follow_events")
+FILE_HOOKS = [hook for hook in CONTRACT if hook in (*CONTRACT_HOOKS, *OPTIONAL_FILE_HOOKS)]
 
 
 def test_json_lists_the_selection_first_then_the_rest(ao) -> None:

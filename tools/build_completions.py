@@ -219,6 +219,8 @@ COMPLETERS: dict[str, shtab.CompleteType | None] = {
     "params": None,
     "prompt": None,
     "tags": None,
+    "tail": None,
+    "since": None,
 }
 
 

@@ -13,5 +13,6 @@ COMMANDS = {
     "ao-stop": "ao_core.commands.stop",
     "ao-list-blueprints": "ao_core.commands.list_blueprints",
     "ao-show-config": "ao_core.commands.show_config",
+    "ao-logs": "ao_core.commands.logs",
     "ao-plugins": "ao_core.commands.plugins",
 }

@@ -18,11 +18,12 @@ therefore costs at most one timeout. How a request is sent and how it fails is
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ao_core import Config, Session, console, deadline, hookimpl
 from ao_core.errors import AlreadyExists, NotExistent, Refused, ServerFailure, SessionBusy
-from ao_core.records import Blueprint, Details, Turn
+from ao_core.records import Blueprint, Details, Event, EventLog, Turn
 from ao_core.session import IN_PROGRESS
 from ao_core.settings import Setting, seconds
 from ao_plugins.api import answers, runs
@@ -30,7 +31,8 @@ from ao_plugins.api.answers import STATUS_WORD, Generation, Unexpected, segment
 from ao_plugins.api.client import Answer, Client, display_url
 
 if TYPE_CHECKING:
-    from ao_plugins.api.events import Watcher
+    from ao_plugins.api.events import EventStream, Watcher
+    from ao_plugins.api.logs import Follower
 
 NAME = "api"
 #: The ids the Agent Coordinator generates; such a name is looked up by id at once, even
@@ -113,6 +115,8 @@ class ApiBackend:
         #: Runs known to be their session's latest this round (the turn just followed).
         self._latest: dict[str, dict] = {}
         self._watcher: Watcher | None = None
+        #: The sessions ``ao-logs`` reads, by id (where following goes on from).
+        self._followers: dict[str, Follower] = {}
 
     def __repr__(self) -> str:
         return f"ApiBackend(out={self._out}, generation={self._generation})"
@@ -296,6 +300,65 @@ class ApiBackend:
         if self._generation is Generation.COORDINATOR and status in BUSY:
             raise self._busy(session)
         return True
+
+    # -- a session's events (ao-logs) ---------------------------------------------------
+
+    @hookimpl
+    def fetch_events(
+        self, session: Session, config: Config, tail: int | None, follow: bool
+    ) -> EventLog | None:
+        """The Coordinator's history of the session (the oldest 100 events; a ``gap`` says
+        where it is cut), after opening its event stream when following."""
+        quoted = segment(session.session_id)
+        if session.backend != NAME or quoted is None:
+            return None
+        if self._generation is not Generation.COORDINATOR:
+            return None
+        from ao_plugins.api.logs import Follower
+
+        path = f"/sessions/{quoted}/events"
+
+        def history() -> list[dict] | None:
+            self._out = False  # each look at the history is a round of its own
+            answer = self._call(config, "GET", path, unknown=(404,))
+            if answer is None or answer.status != 200:
+                return None
+            found = answer.body.get("events")
+            if not isinstance(found, list):
+                self._fail(config, f"GET {path}: unexpected response: 'events' is not a list")
+                return None
+            return [e for e in found if isinstance(e, dict)]
+
+        opener = self._event_stream(config, session.session_id) if follow else None
+        follower = Follower(session.session_id, history, opener)
+        events = follower.start()
+        if events is None:
+            return None
+        self._followers[session.session_id] = follower
+        return EventLog(events)
+
+    @hookimpl
+    def follow_events(self, session: Session, timeout: float, last: bool) -> list[Event] | None:
+        follower = self._followers.get(session.session_id or "")
+        if session.backend != NAME or follower is None:
+            return None
+        return follower.follow(timeout, last=last)
+
+    def _event_stream(self, config: Config, session_id: str) -> Callable[[], EventStream]:
+        """What opens a stream of one session's frames, ``event`` frames included."""
+        from ao_plugins.api.events import FRAMES, EventStream
+
+        url = config.get(URL).rstrip("/")
+        key, limit = config.get(API_KEY), config.get(TIMEOUT)
+        kinds = FRAMES | {"event"}
+
+        def open_stream() -> EventStream:
+            bound = deadline.remaining(limit)
+            return EventStream(
+                url, session_id, key=key, connect=bound, first_byte=bound, kinds=kinds
+            )
+
+        return open_stream
 
     def _new_run(self, config: Config, request: dict, name: str) -> Turn | None:
         """``POST /runs``; the turn it started. None where the server has no runs (the

@@ -73,7 +73,7 @@ class EventStream:
 
     ``session_id`` None follows every session. ``connect`` and ``first_byte`` bound the
     connection and the wait for the response's headers; after them each read may wait
-    :data:`SILENCE` seconds.
+    :data:`SILENCE` seconds. ``kinds``: the frames queued (``ao-logs`` adds ``event``).
     """
 
     def __init__(
@@ -84,8 +84,10 @@ class EventStream:
         key: str | None,
         connect: float,
         first_byte: float,
+        kinds: frozenset[str] = FRAMES,
     ) -> None:
         self.session_id = session_id
+        self.kinds = kinds
         self.opened = time.monotonic()
         self.items: queue.Queue[Update | Ended] = queue.Queue()
         self._lock = threading.Lock()
@@ -163,7 +165,7 @@ class EventStream:
                 sock.settimeout(SILENCE)
             chunk_size = None if response.raw.chunked else 1
             for frame in frames(response.iter_content(chunk_size)):
-                if frame.event in FRAMES:
+                if frame.event in self.kinds:
                     self.items.put(Update(frame.event, json.loads(frame.data)))
             self._end("the stream ended")
         except Exception as exc:  # whatever ends the stream ends it; the watcher decides

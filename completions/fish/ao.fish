@@ -94,8 +94,8 @@ function _shtab_ao_using
   test "$_shtab_ao_cmdpath" = "$argv"
 end
 
-set -g _shtab_ao_commands status get-result list-sessions clean start resume stop list-blueprints show-config plugins
-set -g _shtab_ao_opts_with_value --agent --backends --interval --params --project-dir --prompt --sessions-dir --status --tags --timeout -p
+set -g _shtab_ao_commands status get-result list-sessions clean start resume stop list-blueprints show-config logs plugins
+set -g _shtab_ao_opts_with_value --agent --backends --interval --params --project-dir --prompt --sessions-dir --since --status --tags --tail --timeout -p
 
 complete -c ao -e
 complete -c ao -f
@@ -197,6 +197,19 @@ complete -c ao -n '_shtab_ao_using show-config' -l backends -xka "(__ao_complete
 complete -c ao -n '_shtab_ao_using show-config' -l json -d 'print {"name", "backend", ...} with every field as JSON (null: unknown)'
 complete -c ao -n '_shtab_ao_using show-config' -l version -d 'show program'"'"'s version number and exit'
 complete -c ao -n '_shtab_ao_using show-config; and test $_shtab_ao_npos -eq 0' -ka "(__ao_complete_sessions)" -d 'session name (1-60 of A-Z a-z 0-9 _ -)'
+complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a logs -d 'Print a session'"'"'s events: oldest first, one block per event with its time (the prompt, the assistant'"'"'s text, each tool call with its input on one line and its output cut to a few lines, each turn'"'"'s result, errors and the run boundaries). With --follow, keep printing new events until the session ends, then print its status (as ao-status does) on the last line.'
+complete -c ao -n '_shtab_ao_using logs' -s h -l help -d 'show this help message and exit'
+complete -c ao -n '_shtab_ao_using logs' -l project-dir -xka "(__fish_complete_directories)" -d 'project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current directory)'
+complete -c ao -n '_shtab_ao_using logs' -l sessions-dir -xka "(__fish_complete_directories)" -d 'backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else PROJECT_DIR/.agent-orchestrator/agent-sessions)'
+complete -c ao -n '_shtab_ao_using logs' -l backends -xka "(__ao_complete_backends)" -d 'comma-separated backends to ask, in order (default: $AGENT_ORCHESTRATOR_BACKENDS, else api, then third-party backends sorted by name, then file)'
+complete -c ao -n '_shtab_ao_using logs' -l json -d 'print one JSON document per line (JSON Lines), one per event: {"time", "kind", "text", "tool", "input", "output", "cut"}; with --follow the last is {"kind": "status", "text": STATUS, ...}'
+complete -c ao -n '_shtab_ao_using logs' -l version -d 'show program'"'"'s version number and exit'
+complete -c ao -n '_shtab_ao_using logs' -s f -l follow -d 'keep printing new events until the session is no longer pending, running or stopping; exit status 1 when it failed'
+complete -c ao -n '_shtab_ao_using logs' -l tail -x -d 'print only the last N events of the history'
+complete -c ao -n '_shtab_ao_using logs' -l since -x -d 'print only events from WHEN on: a duration back from now (30s, 10m, 2h, 1d) or an ISO 8601 time (UTC unless it names a zone)'
+complete -c ao -n '_shtab_ao_using logs' -l full -d 'print tool outputs whole (otherwise: their first 5 lines, at most 2000 characters)'
+complete -c ao -n '_shtab_ao_using logs' -l timeout -x -d 'with --follow: stop following after SECONDS; the exit status is then 124 (default: $AGENT_ORCHESTRATOR_WAIT_TIMEOUT, else 600)'
+complete -c ao -n '_shtab_ao_using logs; and test $_shtab_ao_npos -eq 0' -ka "(__ao_complete_sessions)" -d 'session name (1-60 of A-Z a-z 0-9 _ -)'
 complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a plugins -d 'List every installed backend in call order: the selected ones in the order they are asked (#), then the others. For each: whether the commands use it under the current selection (yes, no, or failed when it cannot be loaded, with the reason), its distribution and version, and the hooks it implements. Every backend is loaded to find its hooks, including unselected ones.'
 complete -c ao -n '_shtab_ao_using plugins' -s h -l help -d 'show this help message and exit'
 complete -c ao -n '_shtab_ao_using plugins' -l project-dir -xka "(__fish_complete_directories)" -d 'project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current directory)'
