@@ -1,8 +1,9 @@
 """The plugin manager: finding backends, putting them in order, loading them into pluggy.
 
 Built-in backends are named here by module and attribute so that an unselected one is never
-imported; third-party backends come from the ``ao.plugins`` entry-point group, the
-entry-point name being the backend's name. An entry point may name a module or a
+imported; third-party backends come from the ``ao.plugins`` entry-point group (found by
+:mod:`ao_core.entrypoints`, as importlib.metadata finds them but without its start-up
+cost), the entry-point name being the backend's name. An entry point may name a module or a
 class; a class is instantiated once per command, so it can keep per-command state.
 
 The call order is decided here and only here (:func:`default_order`, described in words
@@ -14,12 +15,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 
 import pluggy
 
 from ao_core import console, hookspecs, tracing
 from ao_core.config import CORE_SETTINGS, Config
+from ao_core.entrypoints import entry_points
 from ao_core.errors import UnknownHook, UsageError
 from ao_core.guard import GuardedBackend
 from ao_core.settings import Setting, declared
@@ -62,12 +63,11 @@ def available_backends() -> dict[str, Backend]:
         name: Backend(name, DISTRIBUTION, __version__, _loader(target), builtin=True)
         for name, target in BUILTIN_BACKENDS.items()
     }
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = ep.dist
+    for ep in entry_points(ENTRY_POINT_GROUP):
         if ep.name in found:
-            console.warn(f"plugin {ep.name!r} from {_dist_name(dist)} ignored: name already taken")
+            console.warn(f"plugin {ep.name!r} from {ep.distribution} ignored: name already taken")
             continue
-        found[ep.name] = Backend(ep.name, _dist_name(dist), dist.version if dist else None, ep.load)
+        found[ep.name] = Backend(ep.name, ep.distribution, ep.version, ep.load)
     return found
 
 
@@ -194,7 +194,3 @@ def _loader(target: str) -> Callable[[], object]:
     module, _, attribute = target.partition(":")
     return lambda: getattr(importlib.import_module(module), attribute)
 
-
-def _dist_name(dist: object) -> str:
-    metadata = getattr(dist, "metadata", None)
-    return metadata["Name"] if metadata is not None else "an unknown distribution"
