@@ -21,6 +21,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import re
 
 #: The suffixes of a distribution's metadata directory (or, for old eggs, file).
 _INFO_SUFFIXES = (".dist-info", ".egg-info")
@@ -194,7 +198,7 @@ def _name_and_version(path: str) -> tuple[str, str]:
     return headers["name"], headers["version"]
 
 
-def _value_pattern():  # noqa: ANN202 (a compiled re.Pattern; re is imported on demand)
+def _value_pattern() -> re.Pattern[str]:
     import re
 
     return re.compile(

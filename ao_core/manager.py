@@ -193,4 +193,3 @@ def _with_suggestion(name: str) -> str:
 def _loader(target: str) -> Callable[[], object]:
     module, _, attribute = target.partition(":")
     return lambda: getattr(importlib.import_module(module), attribute)
-
