@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import pluggy
 
@@ -18,6 +17,7 @@ from ao_core.config import DEBUG, Config
 from ao_core.errors import AoError, OutputLost, Terminated, TimedOut, Unexpected, UsageError
 from ao_core.manager import get_plugin_manager
 from ao_core.options import DEFAULT_INTERVAL
+from ao_core.records import Record
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
 
 #: The exit status of a wait that timed out, as timeout(1) gives.
@@ -44,12 +44,16 @@ def exit_status(exc: BaseException) -> int:
     return next((status for kind, status in EXIT_STATUS if isinstance(exc, kind)), 1)
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Record):
     """What a command works with once its arguments are understood."""
+
+    __slots__ = ("config", "pm")
 
     config: Config
     pm: pluggy.PluginManager
+
+    def __init__(self, config: Config, pm: pluggy.PluginManager) -> None:
+        self._init(config=config, pm=pm)
 
     def resolve(self, name: str) -> Session | None:
         """The session ``name`` refers to, from the first backend that knows it."""

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 
 import pluggy
 
-from ao_core import console, hookspecs, tracing
+from ao_core import console, hookspecs
 from ao_core.config import CORE_SETTINGS, Config
 from ao_core.entrypoints import entry_points
 from ao_core.errors import UnknownHook, UsageError
 from ao_core.guard import GuardedBackend
+from ao_core.records import Record
 from ao_core.settings import Setting, declared
 from ao_core.text import describe
 from ao_core.version import DISTRIBUTION, __version__
@@ -39,15 +39,28 @@ BUILTIN_BACKENDS = {
 }
 
 
-@dataclass(frozen=True)
-class Backend:
+class Backend(Record):
     """A backend that can be loaded: its name, where it comes from, how to load it."""
+
+    __slots__ = ("name", "distribution", "version", "load", "builtin")
 
     name: str
     distribution: str | None
     version: str | None
     load: Callable[[], object]
-    builtin: bool = False
+    builtin: bool
+
+    def __init__(
+        self,
+        name: str,
+        distribution: str | None,
+        version: str | None,
+        load: Callable[[], object],
+        builtin: bool = False,
+    ) -> None:
+        self._init(
+            name=name, distribution=distribution, version=version, load=load, builtin=builtin
+        )
 
     @property
     def origin(self) -> str:
@@ -134,6 +147,8 @@ def get_plugin_manager(
     """
     pm = BackendManager()
     if config.trace:
+        from ao_core import tracing
+
         tracing.install(pm)
     backends = available_backends() if available is None else available
     for backend, reason in load_backends(pm, call_order(config, backends), backends, config):
