@@ -2,6 +2,10 @@
 
 :data:`EXIT_STATUS` is the one place that says which exception ends a command with which
 exit status.
+
+Only what every command needs is imported at the top; the shapes of answers
+(:mod:`ao_core.answers`), the wait loop and signal handling are imported where they are
+used, so a command that does not use them does not pay for them at start-up.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import pluggy
 
-from ao_core import answers, console
+from ao_core import console
 from ao_core.config import DEBUG, Config
 from ao_core.errors import AoError, OutputLost, Terminated, TimedOut, Unexpected, UsageError
 from ao_core.manager import get_plugin_manager
@@ -197,6 +201,8 @@ def _report(exc: AoError, args: argparse.Namespace) -> None:
     _debug_traceback()
     console.error(str(exc))
     if getattr(args, "json", False):
+        from ao_core import answers
+
         try:
             console.emit(answers.error_document(exc))
         except (OutputLost, BrokenPipeError):

@@ -8,6 +8,10 @@ class; a class is instantiated once per command, so it can keep per-command stat
 
 The call order is decided here and only here (:func:`default_order`, described in words
 by :data:`ORDER_TEXT` for the help, the man pages and the README).
+
+Every command starts here, so what only some need is imported where it is used: the
+tracer (:mod:`ao_core.tracing`) when a trace is asked for, ``difflib`` when a hook name
+is misspelt.
 """
 
 from __future__ import annotations
@@ -130,6 +134,8 @@ class BackendManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        if name in _OBJECT_NAMES and not _overrides(plugin, name):
+            return None  # object's own (dir() lists ~25): a builtin never carries a marker
         opts = super().parse_hookimpl_opts(plugin, name)
         if opts is None:
             return None
@@ -208,3 +214,25 @@ def _with_suggestion(name: str) -> str:
 def _loader(target: str) -> Callable[[], object]:
     module, _, attribute = target.partition(":")
     return lambda: getattr(importlib.import_module(module), attribute)
+
+
+#: What every object has from ``object`` itself.
+_OBJECT_NAMES = frozenset(dir(object))
+
+
+def _overrides(plugin: object, name: str) -> bool:
+    """Whether ``plugin`` (an instance: what is registered is always a guarded backend,
+    what it is made from an instance or a module) has ``name`` from anything but
+    ``object``: its own ``__dict__`` or a class of its type other than ``object``.
+
+    pluggy looks every name ``dir()`` gives up with :func:`inspect.getattr_static`, the
+    greater part of registering a backend; object's own names cannot be hooks.
+    """
+    if isinstance(plugin, type):
+        return True  # a class: its metaclass and its own MRO count; let pluggy look
+    try:
+        if name in object.__getattribute__(plugin, "__dict__"):
+            return True
+    except AttributeError:
+        pass
+    return any(name in vars(klass) for klass in type(plugin).__mro__ if klass is not object)

@@ -6,6 +6,7 @@ where they are used (``config.get(SETTING)``), so a bad value fails only the com
 needs it, with one line naming the variable. The core declares its own in
 :mod:`ao_core.config`; a backend, built-in or third-party, declares its own as a
 ``settings`` attribute (a sequence of :class:`Setting`) and reads them the same way.
+(``math`` is imported by the parser of seconds when it parses: most commands read none.)
 """
 
 from __future__ import annotations

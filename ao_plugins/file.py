@@ -28,6 +28,9 @@ bounded and no file can take a command down:
   listed with its metadata unknown), so one such file cannot hide the others.
 - A run that ended with an SDK error subtype (``error_max_turns`` ...) is ``failed``, the
   word the Agent Coordinator uses for the same thing, with the subtype as its reason.
+
+Paths are strings (``config.sessions_path``, ``os.path``): pathlib costs a command's start
+more than reading the two files does.
 """
 
 from __future__ import annotations
