@@ -2,6 +2,10 @@
 
 :data:`EXIT_STATUS` is the one place that says which exception ends a command with which
 exit status.
+
+Only what every command needs is imported at the top; the shapes of answers
+(:mod:`ao_core.answers`), the wait loop and signal handling are imported where they are
+used, so a command that does not use them does not pay for them at start-up.
 """
 
 from __future__ import annotations
@@ -9,11 +13,10 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import pluggy
 
-from ao_core import answers, console
+from ao_core import console
 from ao_core.config import DEBUG, Config
 from ao_core.errors import (
     AoError,
@@ -24,6 +27,7 @@ from ao_core.errors import (
     Unsupported,
     UsageError,
 )
+from ao_core.frozen import Record
 from ao_core.manager import get_plugin_manager
 from ao_core.options import DEFAULT_INTERVAL
 from ao_core.records import Blueprint, Turn
@@ -53,12 +57,16 @@ def exit_status(exc: BaseException) -> int:
     return next((status for kind, status in EXIT_STATUS if isinstance(exc, kind)), 1)
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(Record):
     """What a command works with once its arguments are understood."""
+
+    __slots__ = ("config", "pm")
 
     config: Config
     pm: pluggy.PluginManager
+
+    def __init__(self, config: Config, pm: pluggy.PluginManager) -> None:
+        self._init(config=config, pm=pm)
 
     def resolve(self, name: str) -> Session | None:
         """The session ``name`` refers to, from the first backend that knows it."""
@@ -72,6 +80,12 @@ class Context:
     def session_status(self, session: Session) -> str:
         """The status of a session found earlier in this command (``not_existent``: gone)."""
         return self.pm.hook.fetch_status(session=session, config=self.config) or NOT_EXISTENT
+
+    def fresh_status(self, session: Session) -> str:
+        """:meth:`session_status` in a new round (nothing a backend kept from an earlier
+        round answers for it)."""
+        self.pm.hook.start_round(config=self.config)
+        return self.session_status(session)
 
     def all_sessions(self) -> list[Session]:
         """Every session any backend lists, one per name: the earliest backend's wins."""
@@ -258,6 +272,8 @@ def _report(exc: AoError, args: argparse.Namespace) -> None:
     _debug_traceback()
     console.error(str(exc))
     if getattr(args, "json", False):
+        from ao_core import answers
+
         try:
             console.emit(answers.error_document(exc))
         except (OutputLost, BrokenPipeError):

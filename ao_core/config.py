@@ -4,22 +4,28 @@ Only what the core itself needs lives here: where the project and the backup fil
 which backends to ask, debugging and tracing. A backend's own settings (the ``api``
 backend's URL, timeout and key, say) are declared and read by that backend through
 :meth:`Config.get`, from the environment kept here.
+
+pathlib is imported only when a backend asks for a directory as a Path (see
+:class:`Config`): the commands start on every call, and it costs them more than the rest
+of their settings.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ao_core.errors import ConfigError, UsageError
+from ao_core.frozen import Record
 from ao_core.settings import Setting, is_on
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 T = TypeVar("T")
 
-SESSIONS_SUBDIR = Path(".agent-orchestrator") / "agent-sessions"
+SESSIONS_SUBDIR = os.path.join(".agent-orchestrator", "agent-sessions")
 
 PROJECT_DIR = Setting(
     "AGENT_ORCHESTRATOR_PROJECT_DIR",
@@ -58,21 +64,66 @@ TRACE = Setting(
 CORE_SETTINGS = (PROJECT_DIR, SESSIONS_DIR, BACKENDS, DEBUG, TRACE)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Config:
+class Config(Record):
     """What every hook receives: the resolved core settings and the environment.
 
-    ``backends`` is the backend order asked for (``None``: the default order).
-    ``environ`` is where :meth:`get` reads the other settings; it is kept out of
-    ``repr`` so no secret in it reaches a log or a traceback.
+    ``project_dir`` and ``sessions_dir`` are :class:`pathlib.Path` objects, built on first
+    use; ``project_path`` and ``sessions_path`` are the same directories as strings (what
+    ``os.fspath`` gives), for a backend that would rather not import pathlib on every
+    command (the ``file`` backend). ``backends`` is the backend order asked for
+    (``None``: the default order). ``environ`` is where :meth:`get` reads the other
+    settings; it is kept out of ``repr`` and of comparisons, so no secret in it reaches a
+    log or a traceback. A Config cannot be changed once made.
     """
 
-    project_dir: Path
-    sessions_dir: Path
-    backends: tuple[str, ...] | None = None
-    debug: bool = False
-    trace: bool = False
-    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    __slots__ = ("project_path", "sessions_path", "backends", "debug", "trace", "environ", "_paths")
+    _compared = ("project_dir", "sessions_dir", "backends", "debug", "trace")
+
+    project_path: str
+    sessions_path: str
+    backends: tuple[str, ...] | None
+    debug: bool
+    trace: bool
+    environ: Mapping[str, str]
+
+    def __init__(
+        self,
+        *,
+        project_dir: str | os.PathLike[str],
+        sessions_dir: str | os.PathLike[str],
+        backends: tuple[str, ...] | None = None,
+        debug: bool = False,
+        trace: bool = False,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._init(
+            project_path=os.fspath(project_dir),
+            sessions_path=os.fspath(sessions_dir),
+            backends=backends,
+            debug=debug,
+            trace=trace,
+            environ={} if environ is None else environ,
+            # Paths given are kept as given; strings become Paths on first use
+            _paths=[None if isinstance(p, str) else p for p in (project_dir, sessions_dir)],
+        )
+
+    @property
+    def project_dir(self) -> Path:
+        """The project directory."""
+        return self._path(0, self.project_path)
+
+    @property
+    def sessions_dir(self) -> Path:
+        """The sessions directory, which holds the backup files."""
+        return self._path(1, self.sessions_path)
+
+    def _path(self, index: int, text: str) -> Path:
+        path = self._paths[index]
+        if path is None:
+            from pathlib import Path
+
+            path = self._paths[index] = Path(text)
+        return path
 
     @classmethod
     def load(
@@ -89,11 +140,13 @@ class Config:
         """
         env = dict(os.environ if environ is None else environ)
         project = _absolute(project_dir or env.get(PROJECT_DIR.variable) or os.getcwd())
-        if not project.is_dir():
-            what = "is not a directory" if project.exists() else "does not exist"
+        if not os.path.isdir(project):
+            what = "is not a directory" if os.path.exists(project) else "does not exist"
             raise ConfigError(f"Project directory {what}: {project}")
         sessions_value = sessions_dir or env.get(SESSIONS_DIR.variable)
-        sessions = _absolute(sessions_value) if sessions_value else project / SESSIONS_SUBDIR
+        sessions = (
+            _absolute(sessions_value) if sessions_value else os.path.join(project, SESSIONS_SUBDIR)
+        )
         return cls(
             project_dir=project,
             sessions_dir=sessions,
@@ -132,5 +185,5 @@ def parse_backends(
     return names
 
 
-def _absolute(path: str) -> Path:
-    return Path(os.path.abspath(os.path.expanduser(path)))
+def _absolute(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path))

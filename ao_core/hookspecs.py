@@ -11,11 +11,11 @@ the backends are asked in is :mod:`ao_core.manager`'s business.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import pluggy
 
+from ao_core.frozen import Record
 from ao_core.records import Blueprint, Details, Event, EventLog, Turn
 from ao_core.session import Session
 
@@ -30,8 +30,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 F = TypeVar("F", bound=Callable[..., object])
 
 
-@dataclass(frozen=True)
-class Hook:
+class Hook(Record):
     """How one hook is asked and what counts as an answer.
 
     ``first_answer``: backends are asked in order until one answers (pluggy's
@@ -41,11 +40,25 @@ class Hook:
     ``answer``: the return value is ignored. ``required``: every backend implements it.
     """
 
+    __slots__ = ("name", "first_answer", "answer", "many", "required")
+
     name: str
     first_answer: bool
     answer: type | None
-    many: bool = False
-    required: bool = True
+    many: bool
+    required: bool
+
+    def __init__(
+        self,
+        name: str,
+        first_answer: bool,
+        answer: type | None,
+        many: bool = False,
+        required: bool = True,
+    ) -> None:
+        self._init(
+            name=name, first_answer=first_answer, answer=answer, many=many, required=required
+        )
 
     @property
     def answer_text(self) -> str:

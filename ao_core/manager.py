@@ -1,26 +1,31 @@
 """The plugin manager: finding backends, putting them in order, loading them into pluggy.
 
 Built-in backends are named here by module and attribute so that an unselected one is never
-imported; third-party backends come from the ``ao.plugins`` entry-point group, the
-entry-point name being the backend's name. An entry point may name a module or a
+imported; third-party backends come from the ``ao.plugins`` entry-point group (found by
+:mod:`ao_core.entrypoints`, as importlib.metadata finds them but without its start-up
+cost), the entry-point name being the backend's name. An entry point may name a module or a
 class; a class is instantiated once per command, so it can keep per-command state.
 
 The call order is decided here and only here (:func:`default_order`, described in words
 by :data:`ORDER_TEXT` for the help, the man pages and the README).
+
+Every command starts here, so what only some need is imported where it is used: the
+tracer (:mod:`ao_core.tracing`) when a trace is asked for, ``difflib`` when a hook name
+is misspelt.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from importlib.metadata import entry_points
 
 import pluggy
 
-from ao_core import console, hookspecs, tracing
+from ao_core import console, hookspecs
 from ao_core.config import CORE_SETTINGS, Config
+from ao_core.entrypoints import entry_points
 from ao_core.errors import UnknownHook, UsageError
+from ao_core.frozen import Record
 from ao_core.guard import GuardedBackend
 from ao_core.settings import Setting, declared
 from ao_core.text import describe
@@ -38,15 +43,28 @@ BUILTIN_BACKENDS = {
 }
 
 
-@dataclass(frozen=True)
-class Backend:
+class Backend(Record):
     """A backend that can be loaded: its name, where it comes from, how to load it."""
+
+    __slots__ = ("name", "distribution", "version", "load", "builtin")
 
     name: str
     distribution: str | None
     version: str | None
     load: Callable[[], object]
-    builtin: bool = False
+    builtin: bool
+
+    def __init__(
+        self,
+        name: str,
+        distribution: str | None,
+        version: str | None,
+        load: Callable[[], object],
+        builtin: bool = False,
+    ) -> None:
+        self._init(
+            name=name, distribution=distribution, version=version, load=load, builtin=builtin
+        )
 
     @property
     def origin(self) -> str:
@@ -62,12 +80,11 @@ def available_backends() -> dict[str, Backend]:
         name: Backend(name, DISTRIBUTION, __version__, _loader(target), builtin=True)
         for name, target in BUILTIN_BACKENDS.items()
     }
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = ep.dist
+    for ep in entry_points(ENTRY_POINT_GROUP):
         if ep.name in found:
-            console.warn(f"plugin {ep.name!r} from {_dist_name(dist)} ignored: name already taken")
+            console.warn(f"plugin {ep.name!r} from {ep.distribution} ignored: name already taken")
             continue
-        found[ep.name] = Backend(ep.name, _dist_name(dist), dist.version if dist else None, ep.load)
+        found[ep.name] = Backend(ep.name, ep.distribution, ep.version, ep.load)
     return found
 
 
@@ -117,6 +134,8 @@ class BackendManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        if name in _OBJECT_NAMES and not _overrides(plugin, name):
+            return None  # object's own (dir() lists ~25): a builtin never carries a marker
         opts = super().parse_hookimpl_opts(plugin, name)
         if opts is None:
             return None
@@ -134,6 +153,8 @@ def get_plugin_manager(
     """
     pm = BackendManager()
     if config.trace:
+        from ao_core import tracing
+
         tracing.install(pm)
     backends = available_backends() if available is None else available
     for backend, reason in load_backends(pm, call_order(config, backends), backends, config):
@@ -195,6 +216,23 @@ def _loader(target: str) -> Callable[[], object]:
     return lambda: getattr(importlib.import_module(module), attribute)
 
 
-def _dist_name(dist: object) -> str:
-    metadata = getattr(dist, "metadata", None)
-    return metadata["Name"] if metadata is not None else "an unknown distribution"
+#: What every object has from ``object`` itself.
+_OBJECT_NAMES = frozenset(dir(object))
+
+
+def _overrides(plugin: object, name: str) -> bool:
+    """Whether ``plugin`` (an instance: what is registered is always a guarded backend,
+    what it is made from an instance or a module) has ``name`` from anything but
+    ``object``: its own ``__dict__`` or a class of its type other than ``object``.
+
+    pluggy looks every name ``dir()`` gives up with :func:`inspect.getattr_static`, the
+    greater part of registering a backend; object's own names cannot be hooks.
+    """
+    if isinstance(plugin, type):
+        return True  # a class: its metaclass and its own MRO count; let pluggy look
+    try:
+        if name in object.__getattribute__(plugin, "__dict__"):
+            return True
+    except AttributeError:
+        pass
+    return any(name in vars(klass) for klass in type(plugin).__mro__ if klass is not object)

@@ -1,7 +1,8 @@
 """The command-line options the ao-* commands share, and the help text about backends.
 
 Every parser is built here from the same pieces, so ``--help``, the man pages (rendered
-from these parsers) and the completion scripts agree.
+from these parsers) and the completion scripts agree. Their formatter asks for the
+terminal's width only when it formats text (see :class:`HelpFormatter`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,48 @@ ASKS_IN_ORDER = (
 ASKS_EVERY_BACKEND = f"Every backend is asked ({ORDER_TEXT})."
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, except that it looks up the terminal's width only once it
+    formats text.
+
+    argparse builds a formatter for every option added, only to check its metavar, and
+    the width comes from :func:`shutil.get_terminal_size`: importing shutil (and zlib,
+    bz2, lzma with it) cost every command's start what only ``--help`` and usage errors
+    use. The width and the help position are argparse's own, computed on first use.
+    """
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        super().__init__(prog, indent_increment, max_help_position, 80 if width is None else width)
+        if width is None:
+            self._asked = (indent_increment, max_help_position)
+            del self._width, self._max_help_position
+
+    def __getattr__(self, name: str) -> int:
+        if name not in ("_width", "_max_help_position") or "_asked" not in vars(self):
+            raise AttributeError(name)
+        import shutil
+
+        indent_increment, max_help_position = self._asked
+        self._width = shutil.get_terminal_size().columns - 2
+        self._max_help_position = min(
+            max_help_position, max(self._width - 20, indent_increment * 2)
+        )
+        return getattr(self, name)
+
+
 def make_parser(
     prog: str, description: str, *, epilog: str, json_help: str | None = None
 ) -> argparse.ArgumentParser:
     """A parser with the options every command takes; ``json_help`` adds ``--json``."""
-    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog)
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, epilog=epilog, formatter_class=HelpFormatter
+    )
     parser.add_argument(
         "--project-dir",
         metavar="DIR",

@@ -6,16 +6,16 @@ where they are used (``config.get(SETTING)``), so a bad value fails only the com
 needs it, with one line naming the variable. The core declares its own in
 :mod:`ao_core.config`; a backend, built-in or third-party, declares its own as a
 ``settings`` attribute (a sequence of :class:`Setting`) and reads them the same way.
+(``math`` is imported by the parser of seconds when it parses: most commands read none.)
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from ao_core.errors import ConfigError
+from ao_core.frozen import Record
 
 T = TypeVar("T")
 
@@ -24,8 +24,7 @@ T = TypeVar("T")
 MAX_SECONDS = 1e6
 
 
-@dataclass(frozen=True)
-class Setting(Generic[T]):
+class Setting(Record, Generic[T]):
     """One environment variable: its name, default, parser and a line of help.
 
     ``also`` are further variable names read, in order, when ``variable`` is unset or
@@ -33,13 +32,35 @@ class Setting(Generic[T]):
     that completes "VARIABLE must be ...". A ``secret`` value is never shown.
     """
 
+    __slots__ = ("variable", "default", "help", "parse", "also", "secret", "default_text")
+
     variable: str
     default: T
     help: str
-    parse: Callable[[str], T] = str  # type: ignore[assignment]
-    also: tuple[str, ...] = ()
-    secret: bool = False
-    default_text: str | None = None
+    parse: Callable[[str], T]
+    also: tuple[str, ...]
+    secret: bool
+    default_text: str | None
+
+    def __init__(
+        self,
+        variable: str,
+        default: T,
+        help: str,
+        parse: Callable[[str], T] = str,  # type: ignore[assignment]
+        also: tuple[str, ...] = (),
+        secret: bool = False,
+        default_text: str | None = None,
+    ) -> None:
+        self._init(
+            variable=variable,
+            default=default,
+            help=help,
+            parse=parse,
+            also=also,
+            secret=secret,
+            default_text=default_text,
+        )
 
     def read(self, environ: Mapping[str, str]) -> T:
         """The value from ``environ``, else the default; :class:`ConfigError` if unusable."""
@@ -77,6 +98,8 @@ def seconds(*, zero_ok: bool = False) -> Callable[[str], float]:
     expected = f"{least} seconds (at most {MAX_SECONDS:.0f})"
 
     def parse(value: str) -> float:
+        import math
+
         try:
             number = float(value)
         except ValueError:

@@ -15,8 +15,10 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-#: Controls (C0, DEL, C1) and the bidirectional overrides that can make text lie.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: Controls (C0, DEL, C1) and the bidirectional overrides that can make text lie. A
+#: pattern, compiled (and cached by ``re``) when first used: it takes about a millisecond,
+#: which most commands, whose text has no control character, need not pay at start-up.
+_UNSAFE = r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
 
 
 def printable(text: str, *, multiline: bool = False) -> str:
@@ -39,4 +41,4 @@ def printable(text: str, *, multiline: bool = False) -> str:
             return char
         return repr(char)[1:-1]
 
-    return _UNSAFE.sub(escape, text)
+    return re.sub(_UNSAFE, escape, text)

@@ -28,6 +28,9 @@ bounded and no file can take a command down:
   listed with its metadata unknown), so one such file cannot hide the others.
 - A run that ended with an SDK error subtype (``error_max_turns`` ...) is ``failed``, the
   word the Agent Coordinator uses for the same thing, with the subtype as its reason.
+
+Paths are strings (``config.sessions_path``, ``os.path``): pathlib costs a command's start
+more than reading the two files does.
 """
 
 from __future__ import annotations
@@ -36,7 +39,6 @@ import errno
 import json
 import os
 import stat
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ao_core import Config, Details, Session, SessionFailed, StorageError, console, hookimpl
@@ -44,6 +46,8 @@ from ao_core.records import Event, EventLog
 from ao_core.session import FAILED, Status, is_valid_name
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ao_plugins.file_log import LogReader
 
 NAME = "file"
@@ -125,7 +129,7 @@ class FileBackend:
     @hookimpl
     def fetch_statuses(self, sessions: list[Session], config: Config) -> dict[str, str]:
         """The statuses of the listed sessions in one pass: each log's last line only."""
-        directory = os.fspath(config.sessions_dir)
+        directory = config.sessions_path
         return {
             session.name: _status(_read_message(f"{directory}/{session.name}{LOG_SUFFIX}")[1])
             for session in sessions
@@ -145,7 +149,7 @@ class FileBackend:
     @hookimpl
     def list_sessions(self, config: Config) -> list[Session]:
         try:
-            with os.scandir(config.sessions_dir) as entries:
+            with os.scandir(config.sessions_path) as entries:
                 metas = sorted(
                     (entry.name[: -len(META_SUFFIX)], entry.path)
                     for entry in entries
@@ -155,7 +159,7 @@ class FileBackend:
             return []
         except OSError as exc:
             raise StorageError(
-                f"Cannot read sessions directory {config.sessions_dir}: {exc.strerror or exc}"
+                f"Cannot read sessions directory {config.sessions_path}: {exc.strerror or exc}"
             ) from exc
         sessions = []
         for name, path in metas:
@@ -164,7 +168,7 @@ class FileBackend:
             try:
                 meta = _read_meta(path)
             except StorageError as exc:  # one unreadable file spoils only its own line
-                _check_searchable(config.sessions_dir)
+                _check_searchable(config.sessions_path)
                 console.warn(str(exc))
                 meta = {}
             if meta is not None:
@@ -177,7 +181,7 @@ class FileBackend:
             return False
         for path in (_path(config, session.name, suffix) for suffix in SESSION_SUFFIXES):
             try:
-                path.unlink()
+                os.unlink(path)
             except FileNotFoundError:
                 pass
             except OSError as exc:
@@ -205,7 +209,7 @@ class FileBackend:
         """Whether session ``name`` exists here, and its run's result message if it ended."""
         if not _exists(config, name):
             return False, None
-        message = self._last_message(os.fspath(_path(config, name, LOG_SUFFIX)))
+        message = self._last_message(_path(config, name, LOG_SUFFIX))
         return True, message if message is not None and _has_ended(message) else None
 
     def _last_message(self, path: str) -> dict | None:
@@ -250,7 +254,7 @@ def last_line(path: str | Path) -> bytes | None:
     the end of the file, so the cost grows with the length of that line only, never with
     the size of the file. Raises :class:`StorageError` on permission denied.
     """
-    opened = _open_regular(Path(path))
+    opened = _open_regular(path)
     if opened is None:
         return None
     fd, st = opened
@@ -314,9 +318,9 @@ def _key(st: os.stat_result) -> tuple[int, int, int, int]:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _path(config: Config, name: str, suffix: str) -> Path | None:
+def _path(config: Config, name: str, suffix: str) -> str | None:
     """The file ``NAME+suffix``, or None for a name that could escape the directory."""
-    return config.sessions_dir / (name + suffix) if is_valid_name(name) else None
+    return os.path.join(config.sessions_path, name + suffix) if is_valid_name(name) else None
 
 
 def _exists(config: Config, name: str) -> bool:
@@ -398,7 +402,7 @@ def _read_meta(path: str | Path) -> dict | None:
     return meta if isinstance(meta, dict) else {}
 
 
-def _check_searchable(directory: Path) -> None:
+def _check_searchable(directory: str) -> None:
     """Raise :class:`StorageError` when nothing in ``directory`` can be reached at all."""
     try:
         os.stat(os.path.join(directory, "."))  # pathlib would drop the "."

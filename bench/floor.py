@@ -1,22 +1,28 @@
 """The floor: the least any ao-status / ao-list-sessions on this stack must do.
 
-Import pluggy and look up the ``ao.plugins`` entry points (the design requires
-discovery), then do the one job with nothing else around it:
+Import pluggy and look up the ``ao.plugins`` entry points with importlib.metadata (the
+design requires discovery), then do the one job with nothing else around it:
 
     floor.py api URL NAME     import requests, list sessions, find the id, fetch the status
     floor.py file DIR NAME    read NAME.meta.json and the last line of NAME.jsonl
     floor.py list DIR         read every *.meta.json and print one line per session
+
+``floor.py --bare MODE ...`` leaves the entry-point lookup out: Python, ``import pluggy``
+and the job, the price of the design itself.
 """
 
 import json
 import os
 import sys
-from importlib.metadata import entry_points
 
 import pluggy  # noqa: F401  (the floor pays for the plugin framework's import)
 
-entry_points(group="ao.plugins")
-mode, *args = sys.argv[1:]
+bare = sys.argv[1:2] == ["--bare"]
+if not bare:
+    from importlib.metadata import entry_points
+
+    entry_points(group="ao.plugins")
+mode, *args = sys.argv[2 if bare else 1 :]
 
 if mode == "api":
     import requests

@@ -12,6 +12,7 @@ completes from the installed files when told where the venv is.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -179,3 +180,47 @@ def test_the_classifiers_are_known_and_shipped(venv: Venv) -> None:
 def test_the_package_is_marked_typed(venv: Venv) -> None:
     assert (venv.site / "ao_core" / "py.typed").is_file()
     assert "ao_core/py.typed," in (venv.dist_info / "RECORD").read_text()
+
+
+#: What a command on the backup files does not import, since it does not use it: the
+#: entry points are found without importlib.metadata (and its email, zipfile, csv ...),
+#: paths are strings (no pathlib), argparse's formatter asks for the terminal's width only
+#: to format help (no shutil, zlib, bz2, lzma), and what only a wait, a trace or the api
+#: backend needs comes with them.
+NOT_IMPORTED = (
+    "importlib.metadata", "email", "zipfile", "csv", "textwrap", "pathlib", "urllib.parse",
+    "ipaddress", "shutil", "zlib", "bz2", "lzma", "tempfile", "math", "socket", "threading",
+    "difflib", "requests", "ao_plugins.api", "ao_core.tracing", "ao_core.waiting",
+    "ao_core.interrupts",
+)  # fmt: skip
+PROBE = """\
+import json, sys
+from {module} import main
+status = main({args!r})
+print(json.dumps([status, sorted(sys.modules)]), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "answer"),
+    [
+        (["ao-status", "architect"], "finished"),
+        (["ao-get-result", "reviewer"], ""),
+        (["ao-list-sessions"], "architect (session-id: "),
+    ],
+)
+def test_a_command_on_the_files_imports_only_what_it_uses(
+    venv: Venv, argv: list[str], answer: str
+) -> None:
+    """Its module and ``main``, as the console script runs them, in the installed wheel:
+    which modules are loaded once it answered (a sys.modules check, no timing)."""
+    settings = {
+        "AGENT_ORCHESTRATOR_BACKENDS": "file",
+        "AGENT_ORCHESTRATOR_SESSIONS_DIR": str(ROOT / "examples" / "sessions"),
+    }
+    probe = PROBE.format(module=COMMANDS[argv[0]], args=argv[1:])
+    proc = venv.run("python", "-c", probe, env=settings)
+    status, loaded = json.loads(proc.stderr.splitlines()[-1])
+    assert proc.stdout.startswith(answer) and status == (0 if answer else 1), proc.stderr
+    assert {"pluggy", "ao_core.entrypoints", "ao_plugins.file"} <= set(loaded)
+    assert [name for name in NOT_IMPORTED if name in loaded] == []

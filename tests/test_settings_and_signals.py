@@ -66,20 +66,22 @@ def test_sigterm_during_clean_all_stops_between_sessions(env, backups, tmp_path)
     count = 3000
     for i in range(count):
         backups.finished(f"s-{i:04d}")
+    # unbuffered: the first line is read byte by byte, so no line after it is read ahead
+    # into a buffer that communicate() (which reads the pipe itself) would never look at
     proc = subprocess.Popen(
         [str(BIN_DIR / "ao-clean"), "--all"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=tmp_path,
         env=clean_environ(**env),
-        text=True,
+        bufsize=0,
     )
-    first = proc.stdout.readline()
+    first = proc.stdout.readline().decode()
     assert first.startswith("Deleted session 's-")
     os.kill(proc.pid, signal.SIGTERM)
     rest, err = proc.communicate(timeout=60)
-    assert (proc.returncode, err) == (143, "")
-    deleted = {line.split("'")[1] for line in [first, *rest.splitlines()]}
+    assert (proc.returncode, err) == (143, b"")
+    deleted = {line.split("'")[1] for line in [first, *rest.decode().splitlines()]}
     assert 0 < len(deleted) < count, "the signal came too late to stop anything"
     left = backups.names()
     for i in range(count):

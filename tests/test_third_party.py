@@ -146,12 +146,15 @@ def sqlite_db(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def venv_run(plugin_venv: PluginVenv, env: dict[str, str], sqlite_db: Path, tmp_path: Path):
-    """Run a console script of the venv; ``broken=True`` puts the broken plugins on the path."""
+    """Run a console script of the venv; ``broken=True`` puts the broken plugins on the path,
+    ``path`` more directories (in front of them)."""
     with socket.socket() as s:  # a port nobody listens on, should the api backend be present
         s.bind(("127.0.0.1", 0))
         dead_url = f"http://127.0.0.1:{s.getsockname()[1]}"
 
-    def run(command: str, *args: str, broken: bool = False, **extra: str) -> Outcome:
+    def run(
+        command: str, *args: str, broken: bool = False, path: tuple[Path, ...] = (), **extra: str
+    ) -> Outcome:
         settings = {
             "AGENT_ORCHESTRATOR_PROJECT_DIR": env["AGENT_ORCHESTRATOR_PROJECT_DIR"],
             "AGENT_ORCHESTRATOR_SESSION_MANAGER_URL": dead_url,
@@ -161,8 +164,9 @@ def venv_run(plugin_venv: PluginVenv, env: dict[str, str], sqlite_db: Path, tmp_
         environ = clean_environ(**settings)
         environ.pop("PYTHONPATH", None)
         environ.pop("VIRTUAL_ENV", None)
-        if broken:
-            environ["PYTHONPATH"] = str(plugin_venv.broken_site)
+        on_path = [*path, *([plugin_venv.broken_site] if broken else [])]
+        if on_path:
+            environ["PYTHONPATH"] = os.pathsep.join(map(str, on_path))
         exe = plugin_venv.python if command == "python" else plugin_venv.bin / command
         proc = subprocess.run(
             [exe, *args], capture_output=True, text=True, cwd=tmp_path, env=environ, timeout=120
@@ -347,3 +351,120 @@ def test_ao_plugins_lists_broken_plugins_as_failed(venv_run) -> None:
     row = next(line for line in table.splitlines() if line.split()[1] == "raises")
     assert row.split()[2:5] == ["failed", "ao-plugin-broken", "1.0"]
     assert row.endswith("failed to load: RuntimeError: no licence key configured")
+
+
+def _tiny_project(root: Path, dist: str, version: str, entries: dict[str, str]) -> Path:
+    """Distribution ``dist`` ``version``: one module per entry point (``name = module``),
+    each a backend that knows the session ``<name>-one`` and calls it finished."""
+    modules = sorted(set(entries.values()))
+    for module in modules:
+        (root / module).mkdir(parents=True)
+        (root / module / "__init__.py").write_text(
+            "from ao_core import Session, hookimpl\n\n\n"
+            "@hookimpl\n"
+            "def resolve_session(name, config):\n"
+            "    if name.endswith('-one'):\n"
+            f"        return Session(name=name, session_id={module!r})\n\n\n"
+            "@hookimpl\n"
+            "def fetch_status(session, config):\n"
+            "    return 'finished'\n"
+        )
+    packages = ", ".join(f'"{m}"' for m in modules)
+    lines = "\n".join(f'{name} = "{module}"' for name, module in entries.items())
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        f'[project]\nname = "{dist}"\nversion = "{version}"\n\n'
+        f"[tool.setuptools]\npackages = [{packages}]\n\n"
+        f'[project.entry-points."ao.plugins"]\n{lines}\n'
+    )
+    return root
+
+
+def _plugins(outcome: Outcome) -> dict[str, tuple[str, str]]:
+    """The third-party backends ``ao-plugins --json`` lists: name -> (distribution, version)."""
+    assert outcome.status == 0, outcome.err
+    return {
+        e["name"]: (e["distribution"], e["version"])
+        for e in json.loads(outcome.out)
+        if not e["builtin"]
+    }
+
+
+def test_a_plugin_installed_a_moment_ago_is_found_one_uninstalled_is_forgotten(
+    plugin_venv: PluginVenv, venv_run, tmp_path: Path
+) -> None:
+    project = _tiny_project(tmp_path / "late-src", "ao-plugin-late", "1.0", {"late": "ao_late"})
+    assert "late" not in _plugins(venv_run("ao-plugins", "--json"))
+    try:
+        _finish(_pip(plugin_venv.python, project))
+        # right after pip returns, no cache to go stale
+        found = venv_run("ao-status", "late-one", "--backends", "late")
+        assert (found.status, found.out, found.err) == (0, "finished\n", "")
+        assert _plugins(venv_run("ao-plugins", "--json"))["late"] == ("ao-plugin-late", "1.0")
+        probe = venv_run(
+            "python",
+            "-c",
+            "import sys\nfrom ao_core.commands.status import main\nmain(['late-one'])\n"
+            "print('importlib.metadata' in sys.modules)",
+            AGENT_ORCHESTRATOR_BACKENDS="late",
+        )
+        assert probe.out == "finished\nFalse\n", probe.err
+    finally:
+        removed = subprocess.run(
+            [plugin_venv.python, "-m", "pip", "uninstall", "-y", "-q", "ao-plugin-late"],
+            capture_output=True, text=True, timeout=120, env=clean_environ(PIP_NO_INPUT="1"),
+        )  # fmt: skip
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    gone = venv_run("ao-status", "late-one", "--backends", "late")
+    assert gone.status == 2
+    assert gone.err.startswith("Error: Unknown backend 'late' (installed: ")
+    assert "late" not in _plugins(venv_run("ao-plugins", "--json"))
+
+
+STANDARD_LISTING = """\
+import importlib.metadata, json
+print(json.dumps([(ep.name, ep.dist.metadata["Name"], ep.dist.version)
+                  for ep in importlib.metadata.entry_points(group="ao.plugins")]))
+"""
+
+
+@pytest.fixture(scope="module")
+def duplicates(plugin_venv: PluginVenv, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two directories for PYTHONPATH, installed into with pip: ao-plugin-dup 2.0 in the
+    first; ao-plugin-dup 1.0 (one backend more) and ao-plugin-taken (a backend named
+    ``sqlite``, like the example's) in the second."""
+    root = tmp_path_factory.mktemp("duplicates")
+    newer = _tiny_project(root / "dup-2", "ao-plugin-dup", "2.0", {"dup": "ao_dup_two"})
+    older = _tiny_project(
+        root / "dup-1", "ao-plugin-dup", "1.0", {"dup": "ao_dup_one", "older": "ao_dup_one"}
+    )
+    taken = _tiny_project(root / "taken", "ao-plugin-taken", "3.1", {"sqlite": "ao_taken"})
+    first, second = root / "first", root / "second"
+    _finish(
+        _pip(plugin_venv.python, "--target", first, newer),
+        _pip(plugin_venv.python, "--target", second, older),
+    )
+    _finish(_pip(plugin_venv.python, "--target", second, taken))
+    return [first, second]
+
+
+@pytest.mark.parametrize("order", ["newer first", "older first"])
+def test_ao_plugins_lists_what_importlib_metadata_lists(venv_run, duplicates, order) -> None:
+    path = tuple(duplicates if order == "newer first" else reversed(duplicates))
+    standard = json.loads(venv_run("python", "-c", STANDARD_LISTING, broken=True, path=path).out)
+    first: dict[str, tuple[str, str]] = {}
+    ignored = []
+    for name, dist, version in standard:
+        if name in first:
+            ignored.append(f"Warning: plugin {name!r} from {dist} ignored: name already taken")
+        first.setdefault(name, (dist, version))
+    listed = venv_run("ao-plugins", "--json", broken=True, path=path)
+    assert _plugins(listed) == first
+    assert listed.err.splitlines() == ignored
+    # the first copy of a distribution on the path is the one, as importlib.metadata has it
+    assert first["dup"] == ("ao-plugin-dup", "2.0" if order == "newer first" else "1.0")
+    assert ("older" in first) is (order == "older first")
+    assert first["sqlite"] == ("ao-plugin-taken", "3.1")
+    assert "Warning: plugin 'sqlite' from ao-plugin-sqlite ignored: name already taken" in ignored
+    asked = venv_run("ao-status", "dup-one", "--backends", "dup", broken=True, path=path)
+    assert (asked.out, asked.status) == ("finished\n", 0)

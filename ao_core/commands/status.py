@@ -6,7 +6,7 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from ao_core import answers, cli, console, options
+from ao_core import cli, console, options
 from ao_core.errors import TimedOut, UsageError
 from ao_core.session import IN_PROGRESS
 from ao_core.text import printable
@@ -41,6 +41,8 @@ def status(args: argparse.Namespace) -> int:
     ctx = cli.start(args, names)
     statuses, timed_out = ctx.settled_statuses(names, args)
     if args.json:
+        from ao_core import answers  # only --json prints records
+
         records = []
         for name in args.names:
             session, state = statuses[name]
