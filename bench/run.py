@@ -9,6 +9,12 @@ It builds its own data in a temp dir (backup files, a Session Manager test serve
 Agent Coordinator test server, a closed port, a server that never answers), runs the
 installed console scripts and the floor (bench/floor.py) interleaved, and reports medians
 and ratios ours / floor, which survive a noisy machine better than absolute times.
+
+    python bench/run.py --before /tmp/venv-old/bin   # also time another install's commands
+
+``--before`` runs the same command lines with the console scripts of another install (an
+older version, say) interleaved with the others and adds a table of what changed, so a
+saving is measured in the same run as the figures it is compared with.
 """
 
 from __future__ import annotations
@@ -120,6 +126,16 @@ def floor(*args: str) -> Case:
     return Case([*FLOOR, *args], clean_env())
 
 
+def interpreter() -> Case:
+    """``python -c pass``: the interpreter's own start, the least any command costs."""
+    return Case([sys.executable, "-c", "pass"], clean_env())
+
+
+def before(case: Case, bin_dir: Path) -> Case:
+    """``case`` with the console script of the install in ``bin_dir`` instead of ours."""
+    return Case([str(bin_dir / Path(case.argv[0]).name), *case.argv[1:]], case.env)
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENT_ORCHESTRATOR_")}
     env.update(extra)
@@ -182,16 +198,32 @@ def measure(rows: list[Row], extra: list[Case], sizes: Sizes) -> None:
             case.run()
 
 
+def imports_of(case: Case, names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` the command imports, beyond what the interpreter itself imports
+    at start-up in this environment (an editable install's finder imports pathlib there)
+    (read from ``python -X importtime``)."""
+
+    def loaded(*argv: str) -> set[str]:
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", *argv],
+            env=case.env,
+            capture_output=True,
+            text=True,
+        )
+        return {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+
+    ours = loaded(*case.argv) - loaded("-c", "pass")
+    return [name for name in names if name in ours]
+
+
 def requests_imported(case: Case) -> bool:
-    """Whether the command imports ``requests`` (read from ``python -X importtime``)."""
-    script = case.argv[0]
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", script, *case.argv[1:]],
-        env=case.env,
-        capture_output=True,
-        text=True,
-    )
-    return any(line.rstrip().endswith("| requests") for line in proc.stderr.splitlines())
+    """Whether the command imports ``requests``."""
+    return bool(imports_of(case, ("requests",)))
+
+
+#: What ``ao-status`` on files need not import (issue 22): importlib.metadata and what it
+#: brings, pathlib, and shutil (which argparse's help formatter would import).
+UNUSED = ("importlib.metadata", "email", "zipfile", "csv", "pathlib", "shutil")
 
 
 def wait_delays(server: ServerThread, sizes: Sizes, *options: str) -> list[float]:
@@ -342,7 +374,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one run (for the suite)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="BIN",
+        help="also time the same commands from another install's bin directory",
+    )
     args = parser.parse_args(argv)
+    assert args.before is None or (args.before / "ao-status").exists(), "no ao-status there"
     sizes = QUICK if args.quick else FULL
     assert (BIN / "ao-status").exists(), f"ao is not installed next to {sys.executable}"
 
@@ -353,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         refused, hanging = RefusingPort(), HangingServer()
         servers = (small_server, big_server, *coordinators)
         try:
-            report, failures = run_all(dirs, servers, refused, hanging, sizes)
+            report, failures = run_all(dirs, servers, refused, hanging, sizes, args.before)
         finally:
             for server in servers:
                 server.stop()
@@ -365,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failures and not args.quick else 0
 
 
-def run_all(dirs, servers, refused, hanging, sizes):
+def run_all(dirs, servers, refused, hanging, sizes, before_bin=None):
     small_server, big_server, small_coordinator, big_coordinator = servers
     n = f"{sizes.sessions:,}"
     files = {"AGENT_ORCHESTRATOR_BACKENDS": "file"}
@@ -423,6 +462,20 @@ def run_all(dirs, servers, refused, hanging, sizes):
             status_files,
             floor("file", one, "solo"),
             "floor",
+            0.6,
+        ),
+        Row(
+            "`ao-status` on files, `BACKENDS=file`, vs the interpreter",
+            status_files,
+            interpreter(),
+            "`python -c pass`",
+            4.0,
+        ),
+        Row(
+            "`ao-status` on files, `BACKENDS=file`, vs the bare floor",
+            status_files,
+            floor("--bare", "file", one, "solo"),
+            "bare floor",
             1.3,
         ),
         Row(
@@ -502,7 +555,12 @@ def run_all(dirs, servers, refused, hanging, sizes):
             1.5,
         ),
     ]
-    measure(rows, [api_hanging], sizes)
+    compared = []
+    if before_bin is not None:  # rows 0, 1, 2 and 7: via the API, on files, the listing
+        compared = [
+            (rows[i].scenario, rows[i].ours, before(rows[i].ours, before_bin)) for i in (0, 1, 2, 7)
+        ]
+    measure(rows, [api_hanging, *(old for _, _, old in compared)], sizes)
     checks = [
         (
             "API hanging (timeout 1 s): median wall",
@@ -520,6 +578,25 @@ def run_all(dirs, servers, refused, hanging, sizes):
             peak_mib <= MEMORY_LIMIT_MIB,
         )
     )
+    if compared:
+        old_peak = max(old.peak_mib() for _, _, old in compared[:3])
+        checks.append(
+            (
+                "peak memory of `ao-status` against `--before`",
+                f"{peak_mib:.1f} MiB (before: {old_peak:.1f} MiB)",
+                "not above",
+                peak_mib <= old_peak + 0.5,  # RSS moves by a page or two between runs
+            )
+        )
+    unused = imports_of(status_files, UNUSED)
+    checks.append(
+        (
+            f"imported by `ao-status` on files: {', '.join(UNUSED)}",
+            ", ".join(unused) or "none",
+            "none",
+            not unused,
+        )
+    )
     imported = requests_imported(status_files)
     checks.append(
         (
@@ -529,7 +606,8 @@ def run_all(dirs, servers, refused, hanging, sizes):
             not imported,
         )
     )
-    streamed = stream_code_imported(rows[7].ours)
+    by_id = next(r for r in rows if r.scenario.startswith("`ao-status ID`"))
+    streamed = stream_code_imported(by_id.ours)
     checks.append(
         (
             "event-stream reader imported by `ao-status ID` without `--wait`",
@@ -592,7 +670,7 @@ def run_all(dirs, servers, refused, hanging, sizes):
         ),
     ]
     failures = [r.scenario for r in rows if r.ratio > r.limit] + [c[0] for c in checks if not c[3]]
-    return (rows, checks, facts, failures), failures
+    return (rows, checks, facts, compared, failures), failures
 
 
 NOTES = """\
@@ -670,7 +748,7 @@ def kept_load_section(path: Path) -> str:
 
 
 def render(report, sizes: Sizes) -> str:
-    rows, checks, facts, failures = report
+    rows, checks, facts, compared, failures = report
     lines = [
         "# Benchmarks",
         "",
@@ -692,6 +770,19 @@ def render(report, sizes: Sizes) -> str:
     lines += [f"| {c} | {m} | {t} | {'pass' if ok else 'FAIL'} |" for c, m, t, ok in checks]
     lines += ["", "| `--wait` | measured | note |", "|---|---|---|"]
     lines += [f"| {f} | {m} | {n} |" for f, m, n in facts]
+    if compared:
+        lines += [
+            "",
+            "Against `--before` (the same command lines, another install's console scripts, "
+            "interleaved in this run):",
+            "",
+            "| scenario | before: median | now: median | saved |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {scenario} | {ms(old.median)} | {ms(new.median)} | {ms(old.median - new.median)} |"
+            for scenario, new, old in compared
+        ]
     verdict = "every target passes" if not failures else "FAILED: " + "; ".join(failures)
     lines += ["", f"Result: {verdict}.", "", NOTES]
     return "\n".join(lines)

@@ -22,6 +22,10 @@ def test_the_harness_runs_and_writes_every_row(tmp_path):
     for row in [
         "`ao-status` via API, 1 session",
         "`ao-status` on files, `BACKENDS=file`",
+        "`ao-status` on files, `BACKENDS=file`, vs the interpreter | ",
+        "`ao-status` on files, `BACKENDS=file`, vs the bare floor | ",
+        "imported by `ao-status` on files: importlib.metadata, email, zipfile, csv, pathlib, "
+        "shutil | none |",
         "`ao-get-result` on files",
         "`ao-list-sessions`, 20 sessions on files",
         "API refused, answered from files",
@@ -58,3 +62,20 @@ def test_a_rewrite_keeps_the_load_section(tmp_path):
     text = out.read_text()
     assert "old\n" not in text
     assert text.endswith("<!-- load:begin -->\nload figures\n<!-- load:end -->\n")
+
+
+def test_before_times_another_install_in_the_same_run(tmp_path):
+    """``--before BIN``: here this very install, so the table is there and nothing else."""
+    out = tmp_path / "BENCHMARKS.md"
+    bin_dir = Path(sys.executable).parent
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(out),
+         "--before", str(bin_dir)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "| scenario | before: median | now: median | saved |" in text
+    for row in ["`ao-status` via API, 1 session", "`ao-list-sessions`, 20 sessions on files"]:
+        assert any(line.startswith(f"| {row} | ") for line in text.split("saved |")[1].splitlines())
+    assert "| peak memory of `ao-status` against `--before` | " in text

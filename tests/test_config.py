@@ -105,3 +105,53 @@ def test_wait_timeout(tmp_path):
     assert load("12.5") == 12.5
     with pytest.raises(ConfigError, match="AGENT_ORCHESTRATOR_WAIT_TIMEOUT must be 0 or more"):
         load("-3")
+
+
+def test_config_behaves_as_the_frozen_dataclass_it_was(tmp_path):
+    """Compared, hashed and shown by its settings (never its environment), unchangeable,
+    copyable; its directories are Paths, and strings as ``project_path``/``sessions_path``."""
+    import copy
+    import dataclasses
+    import pickle
+    from pathlib import Path
+
+    config = Config.load(project_dir=str(tmp_path), environ={"SECRET": "s3cret"})
+    same = Config(
+        project_dir=tmp_path,
+        sessions_dir=tmp_path / ".agent-orchestrator" / "agent-sessions",
+        environ={"OTHER": "x"},
+    )
+    assert config == same and hash(config) == hash(same)
+    assert config != Config(project_dir=tmp_path, sessions_dir=tmp_path, debug=True)
+    assert isinstance(config.project_dir, Path) and config.project_dir == tmp_path
+    assert config.sessions_path == str(tmp_path / ".agent-orchestrator" / "agent-sessions")
+    assert config.project_path == str(tmp_path)
+    assert repr(config) == (
+        f"Config(project_dir={tmp_path!r}, sessions_dir={same.sessions_dir!r}, "
+        "backends=None, debug=False, trace=False)"
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError, match="cannot assign to field 'debug'"):
+        config.debug = True  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del config.backends
+    for copied in (copy.copy(config), copy.deepcopy(config), pickle.loads(pickle.dumps(config))):
+        assert copied == config and copied.environ == {"SECRET": "s3cret"}
+
+
+def test_a_setting_behaves_as_the_frozen_dataclass_it_was():
+    import dataclasses
+
+    from ao_core.settings import Setting
+
+    one = Setting("AO_X", 1, "help", parse=int)
+    assert one == Setting("AO_X", 1, "help", int) and hash(one) == hash(
+        Setting("AO_X", 1, "help", int)
+    )
+    assert one != Setting("AO_X", 2, "help", parse=int)
+    assert repr(one) == (
+        "Setting(variable='AO_X', default=1, help='help', parse=<class 'int'>, also=(), "
+        "secret=False, default_text=None)"
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        one.default = 2  # type: ignore[misc]
+    assert one.read({"AO_X": "7"}) == 7
