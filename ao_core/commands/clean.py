@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,7 +61,7 @@ def clean(args: argparse.Namespace) -> int:
                 status = 1
             records.append(record)
         if args.json:
-            console.emit(json.dumps(records))
+            console.emit(answers.json_text(records))
     return status
 
 

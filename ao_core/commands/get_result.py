@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
-from ao_core import cli, console, options
+from ao_core import answers, cli, console, options
 from ao_core.errors import NoResult, NotExistent, SessionFailed, StillRunning, TimedOut
-from ao_core.session import FAILED, IN_PROGRESS, NOT_EXISTENT, RESULT_READY, StructuredResult
+from ao_core.session import FAILED, IN_PROGRESS, NOT_EXISTENT, RESULT_READY
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,8 +52,8 @@ def get_result(args: argparse.Namespace) -> int:
     if result is None:
         raise NoResult(f"Session '{name}' is {state} but has no result", name=name)
     if args.json:
-        value = json.loads(result) if isinstance(result, StructuredResult) else result
-        console.emit(json.dumps({"name": name, "result": value}))
+        value = answers.result_value(result, session)
+        console.emit(answers.json_text({"name": name, "result": value}))
     else:
         console.emit(result)
     return 0

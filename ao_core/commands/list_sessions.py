@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
 from ao_core import answers, cli, console, options
@@ -45,7 +44,7 @@ def list_sessions(args: argparse.Namespace) -> int:
         sessions = [s for s in sessions if statuses[s.name] in args.status]
     if args.json:
         records = [answers.session_record(s, statuses.get(s.name)) for s in sessions]
-        console.emit(json.dumps(records, indent=2))
+        console.emit(answers.json_text(records, indent=2))
     elif not sessions:
         console.emit("No sessions found")
     else:

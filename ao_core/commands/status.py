@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
 from ao_core import answers, cli, console, options
@@ -47,7 +46,7 @@ def status(args: argparse.Namespace) -> int:
             late = timed_out and state in IN_PROGRESS
             error = TimedOut(f"Session '{name}' is still {state} after --timeout", name=name)
             records.append(answers.status_record(name, session, state, error if late else None))
-        console.emit(json.dumps(records[0] if len(records) == 1 else records))
+        console.emit(answers.json_text(records[0] if len(records) == 1 else records))
     elif len(args.names) == 1:
         console.emit(printable(statuses[args.names[0]][1]))
     else:

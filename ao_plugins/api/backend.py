@@ -8,20 +8,22 @@ an event stream). The backend tells them apart from their answers
 An answer about one session (404 unknown, 400 not finished, 404 no result, 409 still
 running) is an answer. Anything that says the server itself is unusable (no connection,
 a timeout, a 5xx, 401/403, a body that is not the contract's JSON) ends the same way:
-one ``Warning:`` line naming the URL and the reason, then this backend answers "not
-mine" for the rest of the round and the next backend answers. A dead or hanging server
-therefore costs at most one timeout. How a request is sent and how it fails is
-:mod:`ao_plugins.api.client`'s business; watching the event stream during ``--wait`` is
-:mod:`ao_plugins.api.events`'.
+:class:`~ao_core.errors.BackendUnavailable` with the URL, the reason and its code (one
+``Warning:`` line per command, and the ``unavailable`` member of ``--json``), then this
+backend answers "not mine" for the rest of the round and the next backend answers. A
+dead or hanging server therefore costs at most one timeout. How a request is sent and
+how it fails is :mod:`ao_plugins.api.client`'s business; watching the event stream
+during ``--wait`` is :mod:`ao_plugins.api.events`'.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from ao_core import Config, Session, console, deadline, hookimpl
-from ao_core.errors import ServerFailure, SessionBusy
+from ao_core import Config, Session, deadline, hookimpl
+from ao_core.errors import BackendUnavailable, ServerFailure, SessionBusy
+from ao_core.problems import BAD_ANSWER
 from ao_core.settings import Setting, seconds
 from ao_plugins.api import answers
 from ao_plugins.api.answers import STATUS_WORD, Generation, Unexpected, segment
@@ -90,7 +92,6 @@ class ApiBackend:
     def __init__(self) -> None:
         self._client: Client | None = None
         self._out = False
-        self._warned = False
         self._generation: Generation | None = None
         #: Statuses the Coordinator sent with a session this round, by id, used once.
         self._statuses: dict[str, str] = {}
@@ -135,9 +136,7 @@ class ApiBackend:
             path, body = answer
             status = body.get("status")
             if not isinstance(status, str) or not STATUS_WORD.fullmatch(status):
-                reason = f"GET {path}: unexpected response: 'status' is not a word"
-                self._fail(config, reason)
-                return None
+                self._fail(config, f"GET {path}: unexpected response: 'status' is not a word")
         if session.session_id is not None:
             self._answered[session.session_id] = status
         return status
@@ -152,7 +151,6 @@ class ApiBackend:
             return answers.result(body)
         except Unexpected as exc:
             self._fail(config, f"GET {path}: unexpected response: {exc}")
-            return None
 
     @hookimpl
     def list_sessions(self, config: Config) -> list[Session]:
@@ -218,7 +216,6 @@ class ApiBackend:
             session, generation, status = answers.looked_up(answer.body, name, NAME)
         except Unexpected as exc:
             self._fail(config, f"GET {path}: unexpected response: {exc}")
-            return None
         self._generation = generation
         if generation is Generation.MANAGER:
             return UNDECIDED
@@ -253,7 +250,6 @@ class ApiBackend:
             found = answers.listing(answer.body, self._generation, NAME)
         except Unexpected as exc:
             self._fail(config, f"GET /sessions: unexpected response: {exc}")
-            return None
         self._generation = found.generation
         self._statuses.update(found.statuses)
         return found.sessions
@@ -277,8 +273,8 @@ class ApiBackend:
         try:
             return self._connect(config).request(method, path, params=params, expected=unknown)
         except ServerFailure as exc:
-            self._fail(config, str(exc))
-            return None
+            failure = exc
+        self._fail(config, str(failure), failure.code, deadline=failure.deadline)
 
     def _connect(self, config: Config) -> Client:
         """The client for this command, made from the settings on first use."""
@@ -292,13 +288,16 @@ class ApiBackend:
             )
         return self._client
 
-    def _fail(self, config: Config, reason: str) -> None:
-        """Mark the server out for this round; warn the first time in this command."""
+    def _fail(
+        self, config: Config, reason: str, code: str = BAD_ANSWER, *, deadline: bool = False
+    ) -> NoReturn:
+        """Mark the server out for this round and say so: :class:`BackendUnavailable`, which
+        the core turns into one warning per command, naming the server as it showed itself
+        (``the server`` until an answer showed which one)."""
         self._out = True
-        if not self._warned:
-            self._warned = True
-            server = (self._generation or Generation.MANAGER).value
-            console.warn(
-                f"cannot use the {server} at {display_url(config.get(URL))} "
-                f"({reason}); falling back to the other backends"
-            )
+        server = f"the {self._generation.value}" if self._generation else "the server"
+        raise BackendUnavailable(
+            f"cannot use {server} at {display_url(config.get(URL))} ({reason})",
+            code=code,
+            deadline=deadline,
+        )
