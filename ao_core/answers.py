@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ao_core import console
@@ -23,9 +24,41 @@ def json_text(value: object, *, indent: int | None = None) -> str:
     read (NaN, or beyond a double's range, such as ``1e400``) is written ``null``, as
     JavaScript's ``JSON.stringify`` does, never ``NaN`` or ``Infinity``."""
     try:
-        return json.dumps(value, indent=indent, allow_nan=False)
+        return _dumps(value, indent)
     except ValueError:  # such a number somewhere in it (rare: walked only then)
-        return json.dumps(_finite(value), indent=indent, allow_nan=False)
+        return _dumps(_finite(value), indent)
+
+
+def _dumps(value: object, indent: int | None) -> str:
+    """``json.dumps``; with ``indent`` (which only Python's own encoder does, a small string
+    per token) the tokens are joined as they come, so a value of a million items costs its
+    text, not also a list of millions of pieces."""
+    if indent is None:
+        return json.dumps(value, allow_nan=False)
+    blocks, pending = [], []
+    for piece in json.JSONEncoder(indent=indent, allow_nan=False).iterencode(value):
+        pending.append(piece)
+        if len(pending) >= 8192:
+            blocks.append("".join(pending))
+            pending.clear()
+    blocks.append("".join(pending))
+    return "".join(blocks)
+
+
+def json_array(items: Iterable[object], *, indent: int = 2) -> Iterator[str]:
+    """The lines of ``json_text(list(items), indent=indent)`` (once joined with line feeds,
+    the same text), made one item at a time, so a long listing is never held whole."""
+    pad = " " * indent
+    previous = None
+    for item in items:
+        piece = pad + json_text(item, indent=indent).replace("\n", "\n" + pad)
+        yield "[" if previous is None else previous + ","
+        previous = piece
+    if previous is None:
+        yield "[]"
+    else:
+        yield previous
+        yield "]"
 
 
 def _finite(value: object) -> object:

@@ -71,6 +71,13 @@ class Context:
     _listed: dict[str, tuple[object, dict[str, Session]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    _incomplete: list[bool] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether the statuses a wait ended with come from a round the deadline cut short
+        (its first and only one): they are not even the last whole answer."""
+        return bool(self._incomplete)
 
     @property
     def problems(self) -> Problems:
@@ -209,6 +216,7 @@ class Context:
                     problems.discard_round()
                     raise waiting.OutOfTime(last[0])
                 problems.publish_held()
+                self._incomplete.append(True)
                 raise waiting.OutOfTime(statuses)
             last[:] = [statuses]
             return statuses

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
 from ao_core.errors import OutputLost
@@ -79,6 +80,24 @@ def emit(text: str) -> None:
         raise OutputLost(f"cannot write the answer: {_why(exc)}") from None
 
 
+def emit_lines(lines: Iterable[str]) -> None:
+    """Print an answer of many lines, as :func:`emit` would print them joined with line
+    feeds, a block of about :data:`BLOCK` characters at a time: a listing of a hundred
+    thousand sessions is never held whole, as text or as bytes."""
+    block: list[str] = []
+    size, written = 0, False
+    for line in lines:
+        block.append(line)
+        size += len(line) + 1
+        if size >= BLOCK:
+            emit("\n".join(block))
+            block, size, written = [], 0, True
+    if block or not written:
+        emit("\n".join(block))
+
+
+#: The characters :func:`emit_lines` writes at a time.
+BLOCK = 256 * 1024
 #: Bytes an answer may hold as they are: printable ASCII, line feeds, tabs, carriage
 #: returns (but only in CRLF, checked apart) and the bytes of multi-byte characters.
 _SAFE_BYTES = bytes(range(0x20, 0x7F)) + b"\n\t\r" + bytes(range(0x80, 0x100))

@@ -79,6 +79,23 @@ class Failed:
         self.raised = raised
 
 
+class Long:
+    """What :attr:`GuardedBackend.answers` holds for a long text (a result of megabytes is
+    not kept alive for a trace line): its start and its length."""
+
+    SHOWN = 100
+
+    def __init__(self, start: str, length: int) -> None:
+        self.start = start
+        self.length = length
+
+    @classmethod
+    def of(cls, answer: object) -> object:
+        if isinstance(answer, str) and len(answer) > cls.SHOWN:
+            return cls(answer[: cls.SHOWN], len(answer))
+        return answer
+
+
 class GuardedBackend:
     """One backend as pluggy sees it: the backend's hook functions, each guarded.
 
@@ -143,7 +160,7 @@ class GuardedBackend:
             if left_out:
                 count = f"{len(left_out)} answer{'s' if len(left_out) > 1 else ''}"
                 console.warn(f"backend {name!r} in {hook.name}: {count} left out, {left_out[0]}")
-            self.answers[hook.name] = answer
+            self.answers[hook.name] = Long.of(answer)
             return answer
 
         return guarded
@@ -238,6 +255,8 @@ def _text(value: object, what: str, limit: int | None) -> str:
 
 
 def _string(hook: Hook, value: object, backend: str) -> str:
+    if type(value) is StructuredResult and (hook.limit is None or len(value) <= hook.limit):
+        return value  # the core's own class: nothing of a plugin's can run in it
     text = _text(value, "", hook.limit)
     if isinstance(value, Status):
         reason = _attribute(value, "reason")

@@ -115,9 +115,16 @@ def _result_unsafe() -> re.Pattern[str]:
 
 
 def _escaped(char: str) -> str:
-    """``char`` as Python writes it in a string literal; ``\\uXXXX`` for one Python shows."""
-    shown = repr(char)[1:-1]
-    if shown != char:
-        return shown
-    code = ord(char)
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    """``char`` as Python writes it in a string literal; ``\\uXXXX`` for one Python shows.
+    Remembered: a text of millions of escapes holds one string per kind, not per escape."""
+    shown = _ESCAPED.get(char)
+    if shown is None:
+        shown = repr(char)[1:-1]
+        if shown == char:
+            code = ord(char)
+            shown = f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+        _ESCAPED[char] = shown
+    return shown
+
+
+_ESCAPED: dict[str, str] = {}

@@ -56,6 +56,8 @@ def clean(args: argparse.Namespace) -> int:
                 if not args.json:
                     console.emit(_done(record))
             except (NotExistent, SessionBusy, StorageError) as exc:
+                if args.all and isinstance(exc, NotExistent):
+                    continue  # gone since it was listed (another ao-clean): not this one's
                 console.error(str(exc))
                 record = {"name": name, "deleted": False, "error": answers.error_member(exc)}
                 status = 1

@@ -31,6 +31,8 @@ def get_result(args: argparse.Namespace) -> int:
     ctx = cli.start(args, [name])
     statuses, timed_out = ctx.settled_statuses([name], args)
     session, state = statuses[name]
+    if ctx.incomplete and state not in IN_PROGRESS:
+        raise TimedOut(f"Session '{name}' could not be fully asked before --timeout", name=name)
     if state == NOT_EXISTENT:
         raise NotExistent(f"Session '{name}' does not exist", name=name)
     if state in IN_PROGRESS:
@@ -53,7 +55,9 @@ def get_result(args: argparse.Namespace) -> int:
         raise NoResult(f"Session '{name}' is {state} but has no result", name=name)
     if args.json:
         value = answers.result_value(result, session)
-        console.emit(answers.json_text({"name": name, "result": value}))
+        del result  # a result of megabytes is not held twice, as text and as its value
+        document = {"name": name, "result": value}
+        console.emit(answers.json_text(answers.with_unavailable(document, ctx.unavailable())))
     else:
         console.emit(result)
     return 0

@@ -21,9 +21,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, NoReturn
 
-from ao_core import Config, Session, deadline, hookimpl
+from ao_core import Config, Session, console, deadline, hookimpl
 from ao_core.errors import BackendUnavailable, ServerFailure, SessionBusy
 from ao_core.problems import BAD_ANSWER
+from ao_core.session import MAX_FIELD_LENGTH
 from ao_core.settings import Setting, seconds
 from ao_plugins.api import answers
 from ao_plugins.api.answers import STATUS_WORD, Generation, Unexpected, segment
@@ -92,6 +93,7 @@ class ApiBackend:
     def __init__(self) -> None:
         self._client: Client | None = None
         self._out = False
+        self._told_left_out = False
         self._generation: Generation | None = None
         #: Statuses the Coordinator sent with a session this round, by id, used once.
         self._statuses: dict[str, str] = {}
@@ -194,9 +196,9 @@ class ApiBackend:
             url = config.get(URL).rstrip("/")
             key, limit = config.get(API_KEY), config.get(TIMEOUT)
 
-            def open_stream(session_id: str | None) -> EventStream:
+            def open_stream(ids: frozenset[str]) -> EventStream:
                 bound = deadline.remaining(limit)
-                return EventStream(url, session_id, key=key, connect=bound, first_byte=bound)
+                return EventStream(url, ids, key=key, connect=bound, first_byte=bound)
 
             self._watcher = Watcher(open_stream)
         return self._watcher
@@ -252,6 +254,15 @@ class ApiBackend:
             self._fail(config, f"GET /sessions: unexpected response: {exc}")
         self._generation = found.generation
         self._statuses.update(found.statuses)
+        if found.left_out and not self._told_left_out:
+            self._told_left_out = True
+            server = self._generation.value if self._generation else "server"
+            count = f"{found.left_out:,} session{'s' if found.left_out > 1 else ''}"
+            console.warn(
+                f"the {server} at {display_url(config.get(URL))} listed {count} whose id or "
+                f"name is no session's (over {MAX_FIELD_LENGTH} characters, or not UTF-8): "
+                "left out"
+            )
         return found.sessions
 
     def _call(
