@@ -2,17 +2,73 @@
 
 Everything a backend said passes through :func:`ao_core.text.printable` before it reaches
 a terminal; JSON escapes control characters by itself. The JSON shapes are a stable
-interface for programs (documented in the README and the man pages).
+interface for programs (documented in the README and the man pages), and every document
+parses under a strict JSON parser (:func:`json_text`).
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ao_core import console
 from ao_core.errors import AoError
-from ao_core.session import NOT_EXISTENT, Session
+from ao_core.session import NOT_EXISTENT, Session, StructuredResult
 from ao_core.text import printable
+
+
+def json_text(value: object, *, indent: int | None = None) -> str:
+    """``value`` as a JSON document any strict parser reads: a number JSON cannot carry once
+    read (NaN, or beyond a double's range, such as ``1e400``) is written ``null``, as
+    JavaScript's ``JSON.stringify`` does, never ``NaN`` or ``Infinity``."""
+    try:
+        return _dumps(value, indent)
+    except ValueError:  # such a number somewhere in it (rare: walked only then)
+        return _dumps(_finite(value), indent)
+
+
+def _dumps(value: object, indent: int | None) -> str:
+    """``json.dumps``; with ``indent`` (which only Python's own encoder does, a small string
+    per token) the tokens are joined as they come, so a value of a million items costs its
+    text, not also a list of millions of pieces."""
+    if indent is None:
+        return json.dumps(value, allow_nan=False)
+    blocks, pending = [], []
+    for piece in json.JSONEncoder(indent=indent, allow_nan=False).iterencode(value):
+        pending.append(piece)
+        if len(pending) >= 8192:
+            blocks.append("".join(pending))
+            pending.clear()
+    blocks.append("".join(pending))
+    return "".join(blocks)
+
+
+def json_array(items: Iterable[object], *, indent: int = 2) -> Iterator[str]:
+    """The lines of ``json_text(list(items), indent=indent)`` (once joined with line feeds,
+    the same text), made one item at a time, so a long listing is never held whole."""
+    pad = " " * indent
+    previous = None
+    for item in items:
+        piece = pad + json_text(item, indent=indent).replace("\n", "\n" + pad)
+        yield "[" if previous is None else previous + ","
+        previous = piece
+    if previous is None:
+        yield "[]"
+    else:
+        yield previous
+        yield "]"
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def error_member(exc: AoError) -> dict[str, str]:
@@ -20,9 +76,20 @@ def error_member(exc: AoError) -> dict[str, str]:
     return {"code": exc.code, "message": str(exc)}
 
 
-def error_document(exc: AoError) -> str:
+def error_document(exc: AoError, unavailable: list[dict[str, str]] | None = None) -> str:
     """The one JSON document a failed command prints with ``--json``."""
-    return json.dumps({"name": exc.name, "error": error_member(exc)})
+    return json_text(with_unavailable({"name": exc.name, "error": error_member(exc)}, unavailable))
+
+
+def with_unavailable(
+    document: dict[str, Any], unavailable: list[dict[str, str]] | None
+) -> dict[str, Any]:
+    """``document`` with ``"unavailable"``: the backends the answer could not use and why
+    (``{"backend", "code", "message"}`` each), when there are any. Only object documents
+    carry it; the arrays keep their shape."""
+    if unavailable:
+        document["unavailable"] = unavailable
+    return document
 
 
 def status_record(
@@ -41,6 +108,22 @@ def status_record(
     if error is not None:
         record["error"] = error_member(error)
     return record
+
+
+def result_value(result: str, session: Session | None) -> object:
+    """What ``--json`` embeds as a result: the JSON value of a structured result, else the
+    text. A structured result that is not JSON (a backend's mistake) is embedded as its
+    text, with a warning."""
+    if not isinstance(result, StructuredResult):
+        return result
+    try:
+        return json.loads(result)
+    except (ValueError, RecursionError):
+        backend = session.backend if session else None
+        console.warn(
+            f"backend {backend!r} gave a structured result that is not JSON: shown as text"
+        )
+        return str(result)
 
 
 def session_line(session: Session, status: str | None = None) -> str:

@@ -16,11 +16,12 @@ from collections.abc import Callable, Sequence
 
 import pluggy
 
-from ao_core import console
+from ao_core import answers, console, interrupts
 from ao_core.config import DEBUG, Config
 from ao_core.errors import (
     AoError,
     OutputLost,
+    StorageError,
     Terminated,
     TimedOut,
     Unexpected,
@@ -28,8 +29,9 @@ from ao_core.errors import (
     UsageError,
 )
 from ao_core.frozen import Record
-from ao_core.manager import get_plugin_manager
+from ao_core.manager import LAST, get_plugin_manager
 from ao_core.options import DEFAULT_INTERVAL
+from ao_core.problems import Problems
 from ao_core.records import Blueprint, Turn
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
 
@@ -52,6 +54,12 @@ EXIT_STATUS: tuple[tuple[type[BaseException], int], ...] = (
 RUN_AS: str | None = None
 
 
+class _Running:
+    """The context of the command being run, for its error document (set by :func:`start`)."""
+
+    context: Context | None = None
+
+
 def exit_status(exc: BaseException) -> int:
     """The exit status a command ends with when ``exc`` stops it (1 for the unexpected)."""
     return next((status for kind, status in EXIT_STATUS if isinstance(exc, kind)), 1)
@@ -60,13 +68,33 @@ def exit_status(exc: BaseException) -> int:
 class Context(Record):
     """What a command works with once its arguments are understood."""
 
-    __slots__ = ("config", "pm")
+    __slots__ = ("config", "pm", "_callers", "_listed", "_incomplete")
+    _compared = ("config", "pm")
 
     config: Config
     pm: pluggy.PluginManager
+    _callers: dict[tuple[str, str], pluggy.HookCaller]
+    _listed: dict[str, tuple[object, dict[str, Session]]]
+    _incomplete: list[bool]
+
+    @property
+    def incomplete(self) -> bool:
+        """Whether the statuses a wait ended with come from a round the deadline cut short
+        (its first and only one): they are not even the last whole answer."""
+        return bool(self._incomplete)
+
+    @property
+    def problems(self) -> Problems:
+        """The backends this command could not use, and why."""
+        problems = getattr(self.pm, "problems", None)
+        return problems if isinstance(problems, Problems) else Problems()
+
+    def unavailable(self) -> list[dict[str, str]]:
+        """``{"backend", "code", "message"}`` per backend the answer could not use."""
+        return self.problems.unavailable()
 
     def __init__(self, config: Config, pm: pluggy.PluginManager) -> None:
-        self._init(config=config, pm=pm)
+        self._init(config=config, pm=pm, _callers={}, _listed={}, _incomplete=[])
 
     def resolve(self, name: str) -> Session | None:
         """The session ``name`` refers to, from the first backend that knows it."""
@@ -116,8 +144,62 @@ class Context(Record):
         return statuses
 
     def delete(self, session: Session) -> bool:
-        """Delete ``session`` from every backend that has it; True if any did."""
-        return any(self.pm.hook.delete_session(session=session, config=self.config))
+        """Delete the session called ``session.name`` from every backend that holds it: all
+        of it or, as far as it can be helped, nothing. True if any backend deleted it, False
+        when none holds it (any more).
+
+        The backends that hold it are those that listed or resolved it in this command, or
+        resolve it now; each deletes its own record of it, in the call order but the backup
+        files last, so a server that refuses (:class:`SessionBusy`) or cannot confirm the
+        deletion (down, failing, cut off) leaves every copy in place: that is a
+        :class:`StorageError` saying why. A backend that could not be used from the start
+        holds nothing here, so the files alone are deleted, as they always were.
+        """
+        name = session.name
+        order = self._call_order("delete_session")
+        order.sort(key=lambda backend: backend == LAST)
+        holders = [(b, own) for b in order if (own := self._held_by(b, session)) is not None]
+        done: list[str] = []
+        for backend, own in holders:
+            if self._only(backend, "delete_session")(session=own, config=self.config):
+                done.append(backend)
+                continue
+            problem = self.problems.of(backend)
+            if problem is not None:
+                what = f"deleted only from {', '.join(done)}" if done else "not deleted"
+                raise StorageError(f"Session '{name}' {what}: {problem.message}", name=name)
+        return bool(done)
+
+    def _held_by(self, backend: str, session: Session) -> Session | None:
+        """``backend``'s own record of the session called ``session.name``, if it holds one:
+        from what it answered in this command, else by asking it."""
+        answers = getattr(self.pm.get_plugin(backend), "answers", {})
+        resolved = answers.get("resolve_session")
+        if isinstance(resolved, Session) and resolved.name == session.name:
+            return resolved
+        listed = answers.get("list_sessions")
+        if isinstance(listed, list):
+            known = self._listed.get(backend)
+            if known is None or known[0] is not listed:
+                index: dict[str, Session] = {}
+                for item in listed:
+                    index.setdefault(item.name, item)
+                known = self._listed[backend] = (listed, index)
+            return known[1].get(session.name)
+        return self._only(backend, "resolve_session")(name=session.name, config=self.config)
+
+    def _call_order(self, hook: str) -> list[str]:
+        """The backends implementing ``hook``, in the order they are asked."""
+        impls = getattr(self.pm.hook, hook).get_hookimpls()
+        return [impl.plugin_name for impl in reversed(impls)]
+
+    def _only(self, backend: str, hook: str) -> pluggy.HookCaller:
+        """``hook`` asked of ``backend`` alone."""
+        caller = self._callers.get((hook, backend))
+        if caller is None:
+            others = [p for n, p in self.pm.list_name_plugin() if n != backend]
+            caller = self._callers[(hook, backend)] = self.pm.subset_hook_caller(hook, others)
+        return caller
 
     def check_delete(self, session: Session) -> bool:
         """What :meth:`delete` would do, deleting nothing: True when a backend says it would
@@ -133,7 +215,13 @@ class Context(Record):
     def settled_statuses(
         self, names: Sequence[str], args: argparse.Namespace
     ) -> tuple[dict[str, tuple[Session | None, str]], bool]:
-        """The statuses of ``names``, waited for with ``--wait``; True when that timed out."""
+        """The statuses of ``names``, waited for with ``--wait``; True when that timed out.
+
+        ``--timeout`` wins over its variable, which is read only when a wait needs it. A
+        round the deadline cut short (a backend that was not given the time it needed) is
+        no answer: the wait ends timed out with the last whole round's statuses (the cut
+        round's own, and its warnings, only when it was the first).
+        """
         if not args.wait:
             return self.statuses(names), False
         return self.wait_for(
@@ -157,13 +245,29 @@ class Context(Record):
         with the one waiting loop, its deadline, interrupts and live line; True when the
         wait timed out.
 
-        ``timeout`` None reads its variable, which is read only when a wait needs it.
+        ``timeout`` None reads its variable, which is read only when a wait needs it. A
+        round the deadline cut short (a backend that was not given the time it needed) is
+        no answer: the wait ends timed out with the last whole round's statuses (the cut
+        round's own, and its warnings, only when it was the first).
         """
-        from ao_core import interrupts, waiting  # only a wait pays for these
+        from ao_core import waiting  # only a wait pays for this
+
+        problems = self.problems
+        last: list[dict[str, tuple[Session | None, str]]] = []
 
         def ask() -> dict[str, tuple[Session | None, str]]:
+            problems.new_round()
             self.pm.hook.start_round(config=self.config)
-            return round_()
+            statuses = round_()
+            if problems.cut:
+                if last:
+                    problems.discard_round()
+                    raise waiting.OutOfTime(last[0])
+                problems.publish_held()
+                self._incomplete.append(True)
+                raise waiting.OutOfTime(statuses)
+            last[:] = [statuses]
+            return statuses
 
         def watch(statuses: waiting.Statuses, seconds: float) -> bool | None:
             sessions = [s for s, status in statuses.values() if s and status in IN_PROGRESS]
@@ -224,7 +328,8 @@ def start(args: argparse.Namespace, names: Sequence[str] = ()) -> Context:
     for name in names:
         validate_name(name)
     config = load_config(args)
-    return Context(config, get_plugin_manager(config))
+    context = _Running.context = Context(config, get_plugin_manager(config))
+    return context
 
 
 def run(
@@ -243,8 +348,10 @@ def run(
     if RUN_AS is not None:
         parser.prog = RUN_AS
     args = parser.parse_args(argv)
+    _Running.context = None
     try:
-        status = command(args)
+        with interrupts.watch_interrupts():
+            status = command(args)
         console.flush()
         return status
     except OutputLost as exc:
@@ -272,10 +379,10 @@ def _report(exc: AoError, args: argparse.Namespace) -> None:
     _debug_traceback()
     console.error(str(exc))
     if getattr(args, "json", False):
-        from ao_core import answers
-
+        context = _Running.context
+        unavailable = context.unavailable() if context is not None else []
         try:
-            console.emit(answers.error_document(exc))
+            console.emit(answers.error_document(exc, unavailable))
         except (OutputLost, BrokenPipeError):
             console.discard_stdout()  # the error is on stderr; its status stands
 

@@ -139,7 +139,7 @@ class Config(Record):
         Raises :class:`ConfigError` when the project directory does not exist.
         """
         env = dict(os.environ if environ is None else environ)
-        project = _absolute(project_dir or env.get(PROJECT_DIR.variable) or os.getcwd())
+        project = _absolute(project_dir or env.get(PROJECT_DIR.variable) or _current_directory())
         if not os.path.isdir(project):
             what = "is not a directory" if os.path.exists(project) else "does not exist"
             raise ConfigError(f"Project directory {what}: {project}")
@@ -186,4 +186,18 @@ def parse_backends(
 
 
 def _absolute(path: str) -> str:
-    return os.path.abspath(os.path.expanduser(path))
+    """``path`` made absolute against the current directory, which must still exist."""
+    path = os.path.expanduser(path)
+    if os.path.isabs(path):
+        return os.path.normpath(path)
+    return os.path.normpath(os.path.join(_current_directory(), path))
+
+
+def _current_directory() -> str:
+    try:
+        return os.getcwd()
+    except OSError as exc:  # deleted under the command (or unreadable)
+        raise ConfigError(
+            f"The current directory cannot be used ({exc.strerror or exc}): "
+            f"give --project-dir or set {PROJECT_DIR.variable}"
+        ) from None

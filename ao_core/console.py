@@ -10,7 +10,8 @@ went away. So:
 - an answer is flushed as soon as it is written, and a failure to write it raises
   :class:`~ao_core.errors.OutputLost` (``cannot write the answer: ...``), except a reader
   that went away, whose :class:`BrokenPipeError` the command ends on quietly;
-- a note (warning, error, trace) is one line: control characters in it are escaped;
+- a note (warning, error, trace) and the live line are one line, and a traceback keeps
+  only its line breaks: all of them go through :func:`~ao_core.text.printable`;
 - a note (warning, error, trace, live line, traceback) goes to a real stderr or nowhere:
   never to stdout, where it would break ``--json``; a stderr that cannot be written is
   replaced by ``/dev/null`` so the interpreter's final flush does not fail either.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
 from ao_core.errors import OutputLost
@@ -35,8 +37,9 @@ class _LiveLine:
 
 
 def live(text: str) -> None:
-    """Show ``text`` as the live line on stderr, in place of the previous one (terminals only)."""
-    _to_stderr(CLEAR_LINE + text)
+    """Show ``text`` as the live line on stderr, in place of the previous one (terminals
+    only), escaped as a note is: it holds what a backend said."""
+    _to_stderr(CLEAR_LINE + printable(text))
     _LiveLine.shown = True
 
 
@@ -77,6 +80,24 @@ def emit(text: str) -> None:
         raise OutputLost(f"cannot write the answer: {_why(exc)}") from None
 
 
+def emit_lines(lines: Iterable[str]) -> None:
+    """Print an answer of many lines, as :func:`emit` would print them joined with line
+    feeds, a block of about :data:`BLOCK` characters at a time: a listing of a hundred
+    thousand sessions is never held whole, as text or as bytes."""
+    block: list[str] = []
+    size, written = 0, False
+    for line in lines:
+        block.append(line)
+        size += len(line) + 1
+        if size >= BLOCK:
+            emit("\n".join(block))
+            block, size, written = [], 0, True
+    if block or not written:
+        emit("\n".join(block))
+
+
+#: The characters :func:`emit_lines` writes at a time.
+BLOCK = 256 * 1024
 #: Bytes an answer may hold as they are: printable ASCII, line feeds, tabs, carriage
 #: returns (but only in CRLF, checked apart) and the bytes of multi-byte characters.
 _SAFE_BYTES = bytes(range(0x20, 0x7F)) + b"\n\t\r" + bytes(range(0x80, 0x100))
@@ -133,12 +154,14 @@ def trace(message: str) -> None:
     _note(f"Trace: {message}")
 
 
-def traceback() -> None:
-    """Print the traceback of the exception being handled on stderr (debug mode)."""
+def traceback(exc: BaseException | None = None) -> None:
+    """Print the traceback of ``exc`` (else of the exception being handled) on stderr, in
+    debug mode; escaped as a result is, since a plugin wrote its messages."""
     import traceback as tb
 
     end_live()
-    _to_stderr(tb.format_exc())
+    text = tb.format_exc() if exc is None else "".join(tb.format_exception(exc))
+    _to_stderr(printable(text, multiline=True))
 
 
 def _note(line: str) -> None:

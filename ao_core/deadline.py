@@ -28,6 +28,11 @@ def within(seconds: float) -> Iterator[None]:
         _Current.at = previous
 
 
+def active() -> bool:
+    """Whether a wait's deadline is set now."""
+    return _Current.at is not None
+
+
 def remaining(limit: float) -> float:
     """How long a call may block now: ``limit``, or less when the deadline is nearer (>= 0)."""
     if _Current.at is None:

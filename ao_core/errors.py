@@ -155,8 +155,27 @@ class UnknownHook(Exception):
     """A backend marks a hook the contract does not have (a typo: it would never be asked)."""
 
 
+class BackendUnavailable(Exception):
+    """Raised by a hook when the backend's store cannot be used now (a server that is down,
+    says no, or answers nonsense): one warning per command (the message, then "; falling
+    back to the other backends"), the next backend answers, and ``--json`` documents list
+    the backend with ``code`` (see :mod:`ao_core.problems`). ``deadline``: the ``--wait``
+    deadline, not the store, cut the question short."""
+
+    def __init__(self, message: str, *, code: str, deadline: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.deadline = deadline
+
+
 class ServerFailure(Exception):
-    """A backend's service could not give a usable answer; the message is the reason shown."""
+    """A backend's service could not give a usable answer; the message is the reason shown,
+    ``code`` its stable word, ``deadline`` whether the ``--wait`` deadline cut it short."""
+
+    def __init__(self, reason: str, *, code: str, deadline: bool = False) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.deadline = deadline
 
 
 class Terminated(BaseException):

@@ -17,7 +17,7 @@ import pluggy
 
 from ao_core.frozen import Record
 from ao_core.records import Blueprint, Details, Event, EventLog, Turn
-from ao_core.session import Session
+from ao_core.session import MAX_FIELD_LENGTH, Session
 
 if TYPE_CHECKING:
     from ao_core.config import Config
@@ -38,15 +38,18 @@ class Hook(Record):
     ``answer``: the type an answer must have (``None`` is always allowed and means "I
     don't know this one"); ``many``: the answer is a list of such values; ``None`` as
     ``answer``: the return value is ignored. ``required``: every backend implements it.
+    ``limit``: the most characters a text answer may have (None: any). What each type of
+    answer must hold beyond its type is :mod:`ao_core.guard`'s business.
     """
 
-    __slots__ = ("name", "first_answer", "answer", "many", "required")
+    __slots__ = ("name", "first_answer", "answer", "many", "required", "limit")
 
     name: str
     first_answer: bool
     answer: type | None
     many: bool
     required: bool
+    limit: int | None
 
     def __init__(
         self,
@@ -55,9 +58,15 @@ class Hook(Record):
         answer: type | None,
         many: bool = False,
         required: bool = True,
+        limit: int | None = None,
     ) -> None:
         self._init(
-            name=name, first_answer=first_answer, answer=answer, many=many, required=required
+            name=name,
+            first_answer=first_answer,
+            answer=answer,
+            many=many,
+            required=required,
+            limit=limit,
         )
 
     @property
@@ -74,13 +83,18 @@ CONTRACT: dict[str, Hook] = {}
 
 
 def contract_hook(
-    *, first_answer: bool, answer: type | None, many: bool = False, required: bool = True
+    *,
+    first_answer: bool,
+    answer: type | None,
+    many: bool = False,
+    required: bool = True,
+    limit: int | None = None,
 ) -> Callable[[F], F]:
     """Declare the decorated function as a hook of the contract (see :class:`Hook`)."""
 
     def declare(function: F) -> F:
         name = function.__name__
-        CONTRACT[name] = Hook(name, first_answer, answer, many, required)
+        CONTRACT[name] = Hook(name, first_answer, answer, many, required, limit)
         return hookspec(firstresult=first_answer)(function)
 
     return declare
@@ -97,7 +111,7 @@ def resolve_session(name: str, config: Config) -> Session | None:
     """
 
 
-@contract_hook(first_answer=True, answer=str)
+@contract_hook(first_answer=True, answer=str, limit=MAX_FIELD_LENGTH)
 def fetch_status(session: Session, config: Config) -> str | None:
     """Return the status of ``session``: ``"running"``, ``"finished"`` or another word.
 
@@ -129,7 +143,7 @@ def list_sessions(config: Config) -> list[Session]:
     """
 
 
-@contract_hook(first_answer=False, answer=dict, required=False)
+@contract_hook(first_answer=False, answer=dict, required=False, limit=MAX_FIELD_LENGTH)
 def fetch_statuses(sessions: list[Session], config: Config) -> dict[str, str]:
     """Optional: the statuses of many sessions at once, ``{name: status}``, for those you have.
 

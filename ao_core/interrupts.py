@@ -1,13 +1,57 @@
-"""Signals during long work: SIGTERM ends the command quietly, like Ctrl-C does."""
+"""Signals during long work: SIGTERM ends the command quietly, like Ctrl-C does; and which
+``KeyboardInterrupt`` or :class:`Terminated` is the user's (a plugin may raise either)."""
 
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ao_core import console
 from ao_core.errors import Terminated
+
+
+class _Signalled:
+    """Whether this command installed the Ctrl-C handler, and which signals arrived."""
+
+    watching = False
+    interrupted = False
+    terminated = False
+
+
+def from_user(exc: BaseException) -> bool:
+    """Whether ``exc`` stops the command on the user's behalf: Ctrl-C or SIGTERM arrived
+    (raised by the handlers here), not a plugin raising ``KeyboardInterrupt`` itself. Where
+    Ctrl-C is not watched (another handler is in place), every ``KeyboardInterrupt`` is."""
+    if isinstance(exc, KeyboardInterrupt):
+        return _Signalled.interrupted or not _Signalled.watching
+    return isinstance(exc, Terminated) and _Signalled.terminated
+
+
+@contextmanager
+def watch_interrupts() -> Iterator[None]:
+    """Ctrl-C raises ``KeyboardInterrupt`` as usual inside this block, and is noted as the
+    user's (see :func:`from_user`); only where Python's own handler is in place, in the
+    main thread."""
+    _Signalled.interrupted = _Signalled.terminated = False
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        _Signalled.interrupted = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    _Signalled.watching = True
+    try:
+        yield
+    finally:
+        _Signalled.watching = False
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @contextmanager
@@ -16,6 +60,7 @@ def quiet_termination() -> Iterator[None]:
     a live line on stderr is cleared on the way out."""
 
     def terminate(signum: int, frame: object) -> None:
+        _Signalled.terminated = True
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, terminate)
@@ -38,4 +83,5 @@ def deferred_termination() -> Iterator[Callable[[], bool]]:
     finally:
         signal.signal(signal.SIGTERM, previous)
     if received:
+        _Signalled.terminated = True
         raise Terminated

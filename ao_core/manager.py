@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import pluggy
 
-from ao_core import console, hookspecs
+from ao_core import console, hookspecs, interrupts
 from ao_core.config import CORE_SETTINGS, Config
 from ao_core.entrypoints import entry_points
 from ao_core.errors import UnknownHook, UsageError
 from ao_core.frozen import Record
 from ao_core.guard import GuardedBackend
+from ao_core.problems import NOT_LOADED, Problem, Problems
 from ao_core.settings import Setting, declared
 from ao_core.text import describe
 from ao_core.version import DISTRIBUTION, __version__
@@ -127,11 +128,13 @@ class BackendManager(pluggy.PluginManager):
 
     A backend's ``tryfirst``/``trylast`` would let it jump the order the user chose, so
     they are ignored (through pluggy's documented ``parse_hookimpl_opts`` override point).
+    ``problems`` holds the backends this command could not use, and why.
     """
 
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT_NAME)
         self.add_hookspecs(hookspecs)
+        self.problems = Problems()
 
     def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
         if name in _OBJECT_NAMES and not _overrides(plugin, name):
@@ -159,7 +162,9 @@ def get_plugin_manager(
     backends = available_backends() if available is None else available
     for backend, reason in load_backends(pm, call_order(config, backends), backends, config):
         if reason is not None:
-            console.warn(f"backend {backend.name!r} ({backend.origin}) failed to load: {reason}")
+            warning = f"backend {backend.name!r} ({backend.origin}) failed to load: {reason}"
+            console.warn(warning)
+            pm.problems.report(Problem(backend.name, NOT_LOADED, warning), None, lasting=True)
     return pm
 
 
@@ -169,15 +174,18 @@ def load_backends(
     """Load the backends ``names`` into ``pm``, to be asked in that order.
 
     Yields each backend with ``None``, or with why it failed to load (it is then left
-    out). A broken plugin never takes the command down.
+    out). A broken plugin never takes the command down, whatever it raises (only the
+    user's own Ctrl-C or SIGTERM goes through).
     """
     for name in reversed(names):  # pluggy calls the most recently registered first
         backend = available[name]
         try:
             add_backend(pm, backend, debug=config.debug)
-        except (Exception, SystemExit) as exc:
+        except BaseException as exc:
+            if interrupts.from_user(exc):
+                raise
             if config.debug:
-                console.traceback()
+                console.traceback(exc)
             yield backend, str(exc) if isinstance(exc, UnknownHook) else describe(exc)
         else:
             yield backend, None

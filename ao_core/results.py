@@ -4,8 +4,7 @@ result (``ao-start`` and ``ao-resume`` print exactly the same once their turn is
 
 from __future__ import annotations
 
-import json
-
+from ao_core import answers
 from ao_core.cli import Context
 from ao_core.errors import NoResult, NotExistent, SessionFailed, StillRunning, TimedOut
 from ao_core.session import (
@@ -14,7 +13,6 @@ from ao_core.session import (
     NOT_EXISTENT,
     RESULT_READY,
     Session,
-    StructuredResult,
 )
 
 
@@ -43,6 +41,5 @@ def answer(
     if result is None:
         raise NoResult(f"Session '{name}' is {state} but has no result", name=name)
     if as_json:
-        value = json.loads(result) if isinstance(result, StructuredResult) else result
-        return json.dumps({"name": name, "result": value})
+        return answers.json_text({"name": name, "result": answers.result_value(result, session)})
     return result

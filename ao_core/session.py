@@ -14,19 +14,27 @@ NAME_PATTERN = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_NAME_LENGTH}}}")
 IN_PROGRESS = frozenset({"pending", "running", "stopping"})
 #: Statuses whose session has a result to fetch.
 RESULT_READY = frozenset({"finished", "idle"})
+#: The most characters a session's name, id or status may have: they are short by nature
+#: (a name is at most 60, an id a few dozen), and one of megabytes would cost far more than
+#: its size wherever it is quoted, escaped or printed. A session whose fields break these
+#: bounds is left out, whatever backend gives it.
+MAX_FIELD_LENGTH = 1024
+#: The most characters a session's project directory may have (Linux's PATH_MAX).
+MAX_PATH_LENGTH = 4096
 #: What ``ao-status`` prints for a session no backend knows.
 NOT_EXISTENT = "not_existent"
 #: The status of a run that ended in an error (an SDK error subtype, a failed run).
 FAILED = "failed"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Session:
     """One named agent session, as a backend found it.
 
     ``session_id`` is ``None`` while a session is still starting (its id is not known
     yet); ``backend`` names the plugin that produced the record. ``status`` is filled
     by a backend that learns it with the record anyway (a server's listing), else None.
+    (Slots: a listing of a hundred thousand sessions costs a fifth of the memory.)
     """
 
     name: str

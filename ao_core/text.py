@@ -1,4 +1,5 @@
-"""Small text helpers for messages: an exception or any text as one short line."""
+"""Small text helpers for messages: an exception or any text as one short line, and the one
+escaping of what a terminal must not receive."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ import re
 
 
 def describe(exc: BaseException) -> str:
-    """An exception as ``Type: message`` on one line."""
-    return one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    """An exception as ``Type: message`` on one line (a message that cannot be had is left out)."""
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a plugin's exception may break even its own __str__
+        message = ""
+    return one_line(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
 
 
 def one_line(text: str) -> str:
@@ -15,30 +20,111 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-#: Controls (C0, DEL, C1) and the bidirectional overrides that can make text lie. A
-#: pattern, compiled (and cached by ``re``) when first used: it takes about a millisecond,
-#: which most commands, whose text has no control character, need not pay at start-up.
-_UNSAFE = r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+#: Code points Python counts as printable that show nothing at all: the Hangul fillers,
+#: the combining grapheme joiner, variation selectors, the braille blank, Khmer's inherent
+#: vowels and Mongolian's variation selectors. One of them makes two names look alike.
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0100-\U000e01ef]"
+)
+#: Runs of what may need escaping on one line: anything but printable ASCII, so a clean
+#: text is looked at run by run at C speed.
+_CANDIDATES = re.compile(r"[^\x20-\x7e]+")
+#: Format characters a result keeps: the joiners of emoji sequences and of several scripts,
+#: and the tags of subdivision flags.
+_RESULT_FORMAT_KEPT = frozenset(range(0x200C, 0x200E)) | frozenset(range(0xE0020, 0xE0080))
+#: Where the format characters are (Unicode 15: no other block holds one), scanned once
+#: for :func:`_result_unsafe`.
+_FORMAT_BLOCKS = ((0, 0x3000), (0xFE00, 0x10000), (0x11000, 0x12000), (0x13400, 0x13500),
+                  (0x1BC00, 0x1BD00), (0x1D100, 0x1D200), (0xE0000, 0xE1000))  # fmt: skip
+_RESULT_UNSAFE: list[re.Pattern[str]] = []
 
 
 def printable(text: str, *, multiline: bool = False) -> str:
-    """``text`` with every control character shown as Python writes it (``\\x1b``, ``\\n``).
+    """``text`` with every code point a terminal must not get shown as Python writes it
+    (``\\x1b``, ``\\u200b``, ``\\u2028``).
 
-    Text from a backend is printed through this, so a name, status or message cannot
-    forge extra lines or send terminal escape sequences. ``multiline`` keeps line feeds,
-    tabs and the CR of a CRLF (a result's text has them legitimately) and escapes every
-    other control. (:func:`ao_core.console.emit` checks a whole answer on its bytes and
-    calls this only when that answer needs it.)
+    The one escaping of ao: everything a backend said passes through it before it is
+    printed (answers, warnings, the live line, tracebacks), so no line can be forged, no
+    escape sequence sent, and no name disguised as another. On one line (names, statuses,
+    messages) every code point Python does not print is escaped (controls, format
+    characters such as zero-width ones, direction marks, U+FEFF and the soft hyphen, line
+    and paragraph separators, spaces other than U+0020, surrogates, private-use and
+    unassigned ones), and so are the invisible letters and marks of :data:`_INVISIBLE`.
+    ``multiline`` (a result's text) keeps line feeds, tabs, the CR of a CRLF and every
+    letter, mark and space, and escapes the other controls, the separators, surrogates and
+    the format characters but the joiners and tags of emoji. (:func:`ao_core.console.emit`
+    checks a whole answer on its bytes and calls this only when it needs it.)
     """
-    if text.isprintable():  # no control character at all: the usual short field
+    if multiline:
+        return _result_text(text)
+    if text.isprintable() and (text.isascii() or not _INVISIBLE.search(text)):
+        return text
+
+    def escape_run(match: re.Match[str]) -> str:
+        run = match.group()
+        if run.isprintable() and not _INVISIBLE.search(run):
+            return run
+        return "".join(
+            c if c.isprintable() and not _INVISIBLE.match(c) else _escaped(c) for c in run
+        )
+
+    return _CANDIDATES.sub(escape_run, text)
+
+
+def _result_text(text: str) -> str:
+    probe = text.replace("\r\n", "").replace("\n", "").replace("\t", "")
+    if probe.isprintable():  # no control, format character or separator: the usual
+        return text
+    unsafe = _result_unsafe()
+    if not unsafe.search(text):
         return text
 
     def escape(match: re.Match[str]) -> str:
         char = match.group()
-        if multiline and (
-            char in "\n\t" or (char == "\r" and text[match.end() : match.end() + 1] == "\n")
-        ):
+        if char == "\r" and text[match.end() : match.end() + 1] == "\n":
             return char
-        return repr(char)[1:-1]
+        return _escaped(char)
 
-    return re.sub(_UNSAFE, escape, text)
+    return unsafe.sub(escape, text)
+
+
+def _result_unsafe() -> re.Pattern[str]:
+    """What a result may not hold as it is: controls but line feeds and tabs (CRs are
+    looked at one by one), separators, surrogates, and the format characters of this
+    Python's Unicode but those of :data:`_RESULT_FORMAT_KEPT`."""
+    if not _RESULT_UNSAFE:
+        import unicodedata
+
+        codes = [
+            code
+            for start, end in _FORMAT_BLOCKS
+            for code in range(start, end)
+            if code not in _RESULT_FORMAT_KEPT and unicodedata.category(chr(code)) == "Cf"
+        ]
+        ranges: list[list[int]] = []
+        for code in codes:
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+        formats = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
+        controls = "\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+        _RESULT_UNSAFE.append(re.compile(f"[{controls}{formats}]"))
+    return _RESULT_UNSAFE[0]
+
+
+def _escaped(char: str) -> str:
+    """``char`` as Python writes it in a string literal; ``\\uXXXX`` for one Python shows.
+    Remembered: a text of millions of escapes holds one string per kind, not per escape."""
+    shown = _ESCAPED.get(char)
+    if shown is None:
+        shown = repr(char)[1:-1]
+        if shown == char:
+            code = ord(char)
+            shown = f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+        _ESCAPED[char] = shown
+    return shown
+
+
+_ESCAPED: dict[str, str] = {}

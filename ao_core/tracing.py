@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import pluggy
 
 from ao_core import console
-from ao_core.guard import Failed
+from ao_core.guard import Failed, Long
 from ao_core.records import Blueprint, Turn
 from ao_core.session import Session
 
@@ -65,6 +65,8 @@ def describe_answer(answer: object) -> str:
         return f"{len(answer)} {noun}{'' if len(answer) == 1 else 's'}"
     if isinstance(answer, dict):
         return f"{len(answer)} status{'' if len(answer) == 1 else 'es'}"
+    if isinstance(answer, Long):
+        return repr(answer.start[:RESULT_PREVIEW]) + f"... ({answer.length} chars)"
     if isinstance(answer, str) and len(answer) > RESULT_PREVIEW:
         return repr(answer[:RESULT_PREVIEW]) + f"... ({len(answer)} chars)"
     return repr(answer)

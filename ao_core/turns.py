@@ -6,9 +6,8 @@ prints then.
 from __future__ import annotations
 
 import argparse
-import json
 
-from ao_core import console, results
+from ao_core import answers, console, results
 from ao_core.cli import Context
 from ao_core.errors import TimedOut
 from ao_core.records import Turn
@@ -19,7 +18,7 @@ def finish(ctx: Context, args: argparse.Namespace, name: str, turn: Turn) -> int
     """Print the outcome of ``turn`` of session ``name``; the exit status."""
     if args.detach:
         if args.json:
-            console.emit(json.dumps({"name": name, "run_id": turn.run_id, "detached": True}))
+            console.emit(answers.json_text({"name": name, "run_id": turn.run_id, "detached": True}))
         else:
             console.emit(printable(name))
         return 0

@@ -7,8 +7,10 @@ every name at once. Between rounds the loop either lets a backend watch the sess
 when no backend can, sleeps: pauses start short (:data:`FIRST_PAUSE`) and grow to at
 most ``--interval``, so a session that ends soon is seen soon and a long one costs the
 server little. While watching, a round is still asked at least every ``--interval`` in
-case an event was missed. The whole wait runs within :mod:`ao_core.deadline`, so no
-backend blocks past ``--timeout``.
+case an event was missed, and a watch whose changes the rounds keep finding false gets
+its rounds no sooner than the growing pauses would (a stream cannot make the loop spin).
+The whole wait runs within :mod:`ao_core.deadline`, so no backend blocks past
+``--timeout``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,15 @@ T = TypeVar("T")
 Statuses = Mapping[str, tuple[T, str]]
 
 
+class OutOfTime(Exception):
+    """Raised by ``ask`` when its round was cut short by the deadline: the wait ends, timed
+    out, with ``statuses`` (the last whole round's, as the asker decides)."""
+
+    def __init__(self, statuses: Statuses) -> None:
+        super().__init__("the deadline cut the round short")
+        self.statuses = statuses
+
+
 def settled(statuses: Statuses, *, any_one: bool = False) -> bool:
     """True when every session (or, with ``any_one``, at least one) is no longer in progress."""
     ended = [status not in IN_PROGRESS for _, status in statuses.values()]
@@ -59,13 +70,28 @@ def wait_until_settled(
 
     ``watch(statuses, seconds)`` may block until a change (True), a quiet ``seconds``
     (False), or say it cannot watch (None). Returns the last round's statuses and
-    whether the wait timed out.
+    whether the wait timed out (also when ``ask`` raised :class:`OutOfTime`).
     """
+    try:
+        return _wait(ask, timeout, interval, any_one, watch, progress)
+    except OutOfTime as cut:
+        return cut.statuses, True
+
+
+def _wait(
+    ask: Callable[[], Statuses],
+    timeout: float,
+    interval: float,
+    any_one: bool,
+    watch: Callable[[Statuses, float], bool | None] | None,
+    progress: Callable[[Statuses, float], None] | None,
+) -> tuple[Statuses, bool]:
     started = time.monotonic()
     with deadline.within(timeout):
         statuses = ask()
         asked = time.monotonic()
         pause = FIRST_PAUSE
+        false_alarms, held = 0, 0.0
         while not settled(statuses, any_one=any_one):
             now = time.monotonic()
             remaining = started + timeout - now
@@ -82,9 +108,22 @@ def wait_until_settled(
                 time.sleep(max(0.0, now + watched - time.monotonic()))  # never spin
                 if time.monotonic() < asked + interval:
                     continue
+            else:
+                time.sleep(max(0.0, min(held, started + timeout) - time.monotonic()))
+            before = statuses
             statuses = ask()
             asked = time.monotonic()
+            if changed:  # a watch that keeps crying wolf: its rounds back off to --interval
+                false_alarms = false_alarms + 1 if _same(before, statuses) else 0
+                held = (
+                    asked + min(interval, FIRST_PAUSE * GROWTH**false_alarms) if false_alarms else 0
+                )
     return statuses, False
+
+
+def _same(before: Statuses, after: Statuses) -> bool:
+    """Whether two rounds saw every session in the same status."""
+    return {n: str(s) for n, (_, s) in before.items()} == {n: str(s) for n, (_, s) in after.items()}
 
 
 def live_terminal() -> bool:

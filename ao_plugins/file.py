@@ -177,16 +177,21 @@ class FileBackend:
 
     @hookimpl
     def delete_session(self, session: Session, config: Config) -> bool:
+        """True when this command removed the session's meta file (what makes it a session):
+        a session another command deleted meanwhile is not this one's deletion."""
         if not _exists(config, session.name):
             return False
-        for path in (_path(config, session.name, suffix) for suffix in SESSION_SUFFIXES):
+        removed = False
+        for suffix in SESSION_SUFFIXES:
+            path = _path(config, session.name, suffix)
             try:
                 os.unlink(path)
             except FileNotFoundError:
-                pass
+                continue
             except OSError as exc:
                 raise StorageError(f"Cannot delete {path}: {exc.strerror or exc}") from exc
-        return True
+            removed = suffix == META_SUFFIX
+        return removed
 
     @hookimpl
     def fetch_events(self, session: Session, config: Config, tail: int | None) -> EventLog | None:

@@ -12,6 +12,7 @@ import pytest
 from conftest import BIN_DIR, clean_environ
 
 from ao_core import Config
+from ao_core.manager import get_plugin_manager
 from ao_plugins.api import ApiBackend
 
 
@@ -291,19 +292,22 @@ def test_the_key_stays_out_of_reprs(tmp_path, session_manager) -> None:
 
 
 def test_start_round_tries_again_but_warns_once(tmp_path, session_manager, capsys) -> None:
-    config = Config.load(project_dir=str(tmp_path), environ=session_manager.env())
+    config = Config.load(project_dir=str(tmp_path), backends="api", environ=session_manager.env())
     session_manager.add("s-id", "job", result="r")
-    backend = ApiBackend()
+    pm = get_plugin_manager(config)
     session_manager.inject("GET", "/sessions", 500)
-    assert backend.resolve_session("job", config) is None
+    assert pm.hook.resolve_session(name="job", config=config) is None
     session_manager.clear_faults()
-    assert backend.resolve_session("job", config) is None  # out for the rest of the round
+    assert pm.hook.resolve_session(name="job", config=config) is None  # out for the round
     assert len(session_manager.requests) == 1
-    backend.start_round()
-    assert backend.resolve_session("job", config).session_id == "s-id"
+    assert [p["code"] for p in pm.problems.unavailable()] == ["server_error"]
+    pm.problems.new_round()
+    pm.hook.start_round(config=config)
+    assert pm.hook.resolve_session(name="job", config=config).session_id == "s-id"
+    assert pm.problems.unavailable() == []
     session_manager.inject("GET", "/sessions", 503, "busy")
-    backend.start_round()
-    assert backend.list_sessions(config) == []
+    pm.hook.start_round(config=config)
+    assert pm.hook.list_sessions(config=config) == []
     assert len(session_manager.requests) == 3
     err = capsys.readouterr().err
     assert err.count("Warning:") == 1

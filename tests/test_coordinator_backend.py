@@ -301,7 +301,7 @@ def test_a_failing_server_warns_once_and_the_files_answer(
     outcome = ao("ao-get-result", SID, extra_env=coordinator.env())
     assert (outcome.status, outcome.out) == (0, "file answer\n")
     (line,) = outcome.err.splitlines()
-    assert line.startswith(f"Warning: cannot use the Agent Session Manager at {coordinator.url} (")
+    assert line.startswith(f"Warning: cannot use the server at {coordinator.url} (")
     assert reason in line
 
 

@@ -53,6 +53,7 @@ FROM_FILES = {
     "ao-list-sessions": ([], "test-session (session-id: file-id, project-dir: /proj)\n"),
 }
 FALLING_BACK = "; falling back to the other backends"
+SESSION_MANAGER = "the Agent Session Manager"
 
 
 @pytest.fixture
@@ -72,14 +73,15 @@ def settings(url: str, **extra: str) -> dict[str, str]:
     return api_env(url, AGENT_ORCHESTRATOR_SESSION_MANAGER_TIMEOUT=str(TIMEOUT), **extra)
 
 
-def assert_fell_back(outcome, command: str, url: str, reason: str) -> None:
-    """One warning naming ``url`` and ``reason``; the answer from the files, exit 0."""
+def assert_fell_back(
+    outcome, command: str, url: str, reason: str, server: str = "the server"
+) -> None:
+    """One warning naming the ``server`` (as far as it showed which: none before its first
+    answer), ``url`` and ``reason``; the answer from the files, exit 0."""
     assert (outcome.status, outcome.out) == (0, FROM_FILES[command][1]), outcome.err
     lines = outcome.err.splitlines()
     assert len(lines) == 1, outcome.err
-    assert lines[0] == (
-        f"Warning: cannot use the Agent Session Manager at {url} ({reason}){FALLING_BACK}"
-    )
+    assert lines[0] == f"Warning: cannot use {server} at {url} ({reason}){FALLING_BACK}"
 
 
 # --- 1. a bound is a bound: the whole answer within one timeout -------------------------
@@ -101,7 +103,8 @@ def test_a_drip_on_a_later_request_still_costs_one_timeout(script, on_disk, host
     hostile.route("GET", "/sessions", answer(LISTING))
     hostile.route("GET", "/sessions/api-id/status", drip("body", body={"status": "finished"}))
     outcome = script("ao-get-result", "test-session", extra_env=settings(hostile.url))
-    assert_fell_back(outcome, "ao-get-result", hostile.url, f"no answer within {TIMEOUT} s")
+    reason = f"no answer within {TIMEOUT} s"
+    assert_fell_back(outcome, "ao-get-result", hostile.url, reason, SESSION_MANAGER)
     assert [r.path for r in hostile.requests] == ["/sessions", "/sessions/api-id/status"]
 
 
@@ -190,10 +193,7 @@ def test_a_gzip_bomb_fails_in_bounded_memory(on_disk, hostile, env) -> None:
     exe = shutil.which("ao-list-sessions", path=str(BIN_DIR))
     peak, out, err = peak_rss_mib([exe], clean_environ(**{**env, **settings(hostile.url)}))
     assert out == FROM_FILES["ao-list-sessions"][1]
-    assert err == (
-        f"Warning: cannot use the Agent Session Manager at {hostile.url} ({TOO_LARGE})"
-        f"{FALLING_BACK}\n"
-    )
+    assert err == (f"Warning: cannot use the server at {hostile.url} ({TOO_LARGE}){FALLING_BACK}\n")
     assert peak < MEMORY_BOUND_MIB
 
 
@@ -281,9 +281,10 @@ def test_a_redirected_delete_is_not_followed_nor_counted(ao, backups, hostile, c
     outcome = ao("ao-clean", "test-session", extra_env=settings(hostile.url))
     assert (outcome.status, outcome.out) == (1, "")
     reason = f"DELETE /sessions/api-id: HTTP {code} {REDIRECTS[code]} (redirects are not followed)"
+    where = f"cannot use the Agent Session Manager at {hostile.url} ({reason})"
     assert outcome.err.splitlines() == [
-        f"Warning: cannot use the Agent Session Manager at {hostile.url} ({reason}){FALLING_BACK}",
-        "Error: Session 'test-session' does not exist",
+        f"Warning: {where}{FALLING_BACK}",
+        f"Error: Session 'test-session' not deleted: {where}",
     ]
     assert [(r.method, r.path) for r in hostile.requests] == [
         ("GET", "/sessions"),
@@ -331,7 +332,7 @@ def test_a_status_that_is_not_a_word_is_refused(ao, on_disk, hostile, forged, co
     hostile.route("GET", "/sessions/api-id/status", answer({"status": FORGED_STATUSES[forged]}))
     outcome = ao(command, "test-session", extra_env=settings(hostile.url))
     reason = "GET /sessions/api-id/status: unexpected response: 'status' is not a word"
-    assert_fell_back(outcome, command, hostile.url, reason)
+    assert_fell_back(outcome, command, hostile.url, reason, SESSION_MANAGER)
 
 
 def test_a_sixty_character_status_is_a_word(ao, on_disk, hostile) -> None:
@@ -371,7 +372,7 @@ def test_a_password_in_the_url_is_never_shown(ao, on_disk, url, loud) -> None:
     outcome = ao("ao-status", "test-session", extra_env=extra)
     assert (outcome.status, outcome.out) == (0, "finished\n")
     shown = outcome.out + outcome.err
-    assert "Warning: cannot use the Agent Session Manager at " in shown
+    assert "Warning: cannot use the server at " in shown
     for secret in (PASSWORD, "hunter2", "topsecret", "extra@", "alice"):
         assert secret not in shown
 

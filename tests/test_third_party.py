@@ -234,7 +234,7 @@ def test_default_order_asks_sqlite_before_file(venv_run, shared) -> None:
     status = venv_run("ao-status", "shared", AGENT_ORCHESTRATOR_TRACE="1")
     assert (status.status, status.out) == (0, "finished\n")
     resolve = traces(status.err)[0]
-    assert resolve.endswith(": api -> none, sqlite -> session sql-shared; not asked: file")
+    assert resolve.endswith(": api -> unavailable, sqlite -> session sql-shared; not asked: file")
     assert resolve.startswith("Trace: resolve_session(name='shared'): ")
     result = venv_run("ao-get-result", "shared")
     assert (result.status, result.out) == (0, "answer from sqlite\n")

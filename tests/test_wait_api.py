@@ -80,8 +80,8 @@ def starts_a_line(seen: bytes, text: bytes) -> bool:
     return before == b"" or before.endswith((b"\n", b"\r\x1b[K"))
 
 
-def warning(url: str, reason: str) -> str:
-    return f"Warning: cannot use the Agent Session Manager at {url} ({reason}){FALLING_BACK}"
+def warning(url: str, reason: str, server: str = "the server") -> str:
+    return f"Warning: cannot use {server} at {url} ({reason}){FALLING_BACK}"
 
 
 # --- finishing on the server mid-wait --------------------------------------------------
@@ -167,7 +167,7 @@ def test_a_server_stopped_mid_wait_hands_over_to_the_files(backups, start_sessio
     status, out = w.finish()
     assert (status, out) == (0, "answer from the files\n")
     assert w.seen.count(b"Warning:") == 1
-    line = warning(server.url, "connection refused").encode()
+    line = warning(server.url, "connection refused", "the Agent Session Manager").encode()
     assert line + b"\r\n" in w.seen
     assert starts_a_line(w.seen, line)
     assert w.seen.endswith(b"\r\x1b[K")

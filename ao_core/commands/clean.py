@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,12 +71,14 @@ def clean(args: argparse.Namespace) -> int:
                 if not args.json:
                     console.emit(_done(record))
             except (NotExistent, SessionBusy, StorageError, Refused, Unsupported, TimedOut) as exc:
+                if args.all and isinstance(exc, NotExistent):
+                    continue  # gone since it was listed (another ao-clean): not this one's
                 console.error(str(exc))
                 record = {"name": name, "deleted": False, "error": answers.error_member(exc)}
                 status = 1
             records.append(record)
         if args.json:
-            console.emit(json.dumps(records))
+            console.emit(answers.json_text(records))
     return status
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
-from ao_core import cli, console, options
+from ao_core import answers, cli, console, options
 from ao_core.records import Blueprint
 from ao_core.text import printable
 
@@ -39,7 +38,7 @@ def list_blueprints(args: argparse.Namespace) -> int:
     if blueprints is None:
         raise ctx.unsupported("list blueprints")
     if args.json:
-        console.emit(json.dumps([_record(b) for b in blueprints]))
+        console.emit(answers.json_text([_record(b) for b in blueprints]))
     elif not blueprints:
         console.emit("No blueprints found")
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
 from ao_core import answers, cli, console, options
@@ -44,12 +43,12 @@ def list_sessions(args: argparse.Namespace) -> int:
     if args.status is not None:
         sessions = [s for s in sessions if statuses[s.name] in args.status]
     if args.json:
-        records = [answers.session_record(s, statuses.get(s.name)) for s in sessions]
-        console.emit(json.dumps(records, indent=2))
+        records = (answers.session_record(s, statuses.get(s.name)) for s in sessions)
+        console.emit_lines(answers.json_array(records, indent=2))
     elif not sessions:
         console.emit("No sessions found")
     else:
-        console.emit("\n".join(answers.session_line(s, statuses.get(s.name)) for s in sessions))
+        console.emit_lines(answers.session_line(s, statuses.get(s.name)) for s in sessions)
     return 0
 
 

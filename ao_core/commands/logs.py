@@ -4,12 +4,11 @@ results), and with --follow keep printing until it ends."""
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from ao_core import cli, console, logs, options
+from ao_core import answers, cli, console, logs, options
 from ao_core.errors import NotExistent, TimedOut, Unsupported, UsageError
 from ao_core.guard import DELIBERATE
 from ao_core.records import Event
@@ -96,7 +95,9 @@ def _show(args: argparse.Namespace) -> int:
         return 0
     status = _follow(ctx, args, session, show, since)
     if args.json:
-        console.emit(json.dumps(logs.document(Event(kind="status", text=status), full=False)))
+        console.emit(
+            answers.json_text(logs.document(Event(kind="status", text=status), full=False))
+        )
     else:
         console.emit(printable(status))
     return 1 if status in (FAILED, NOT_EXISTENT) else 0
@@ -156,7 +157,7 @@ def _new_events(ctx: cli.Context, session: Session, timeout: float, *, last: boo
 def _printer(args: argparse.Namespace) -> Callable[[Event], None]:
     """The function that prints one event: a block, or a JSON Lines document."""
     if args.json:
-        return lambda event: console.emit(json.dumps(logs.document(event, full=args.full)))
+        return lambda event: console.emit(answers.json_text(logs.document(event, full=args.full)))
     return lambda event: console.emit(logs.block(event, full=args.full))
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
-from ao_core import cli, console, options
+from ao_core import answers, cli, console, options
 from ao_core.inventory import BackendReport, survey
 
 HEADER = ("#", "BACKEND", "ENABLED", "DISTRIBUTION", "VERSION", "HOOKS")
@@ -72,7 +71,7 @@ def table(rows: Sequence[tuple[str, ...]]) -> str:
 def show_backends(args: argparse.Namespace) -> int:
     reports = survey(cli.load_config(args))
     if args.json:
-        console.emit(json.dumps([as_json(r) for r in reports], indent=2))
+        console.emit(answers.json_text([as_json(r) for r in reports], indent=2))
     else:
         console.emit(table([HEADER, *(as_row(r) for r in reports)]))
     return 0

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from collections.abc import Sequence
 
-from ao_core import cli, console, options
+from ao_core import answers, cli, console, options
 from ao_core.errors import NotExistent
 from ao_core.records import Details
 from ao_core.text import printable
@@ -59,7 +58,7 @@ def show_config(args: argparse.Namespace) -> int:
         )
     if args.json:
         fields = {key: _plain(value) for key, value in dataclasses.asdict(details).items()}
-        console.emit(json.dumps({"name": name, "backend": session.backend, **fields}))
+        console.emit(answers.json_text({"name": name, "backend": session.backend, **fields}))
         return 0
     lines = [f"Configuration for session '{printable(name)}':"]
     for label, field in LINES:

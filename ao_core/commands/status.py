@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 
 from ao_core import cli, console, options
@@ -46,15 +45,28 @@ def status(args: argparse.Namespace) -> int:
         records = []
         for name in args.names:
             session, state = statuses[name]
-            late = timed_out and state in IN_PROGRESS
-            error = TimedOut(f"Session '{name}' is still {state} after --timeout", name=name)
-            records.append(answers.status_record(name, session, state, error if late else None))
-        console.emit(json.dumps(records[0] if len(records) == 1 else records))
+            error = _timed_out(name, state, ctx.incomplete) if timed_out else None
+            records.append(answers.status_record(name, session, state, error))
+        if len(records) == 1:
+            console.emit(answers.json_text(answers.with_unavailable(records[0], ctx.unavailable())))
+        else:
+            console.emit(answers.json_text(records))
     elif len(args.names) == 1:
         console.emit(printable(statuses[args.names[0]][1]))
     else:
         console.emit("\n".join(f"{name} {printable(statuses[name][1])}" for name in args.names))
     return cli.TIMED_OUT if timed_out else 0
+
+
+def _timed_out(name: str, state: str, incomplete: bool) -> TimedOut | None:
+    """Why a status is no final answer after a wait that timed out: the session is still
+    in progress, or (``incomplete``: the only round was cut by the deadline) it was never
+    fully asked."""
+    if state in IN_PROGRESS:
+        return TimedOut(f"Session '{name}' is still {state} after --timeout", name=name)
+    if incomplete:
+        return TimedOut(f"Session '{name}' could not be fully asked before --timeout", name=name)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

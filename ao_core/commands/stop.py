@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,7 +58,7 @@ def stop(args: argparse.Namespace) -> int:
         elif not args.json:
             console.emit(_line(name, outcome))
     if args.json:
-        console.emit(json.dumps(records))
+        console.emit(answers.json_text(records))
     return status
 
 

@@ -8,23 +8,33 @@ an event stream). The backend tells them apart from their answers
 An answer about one session (404 unknown, 400 not finished, 404 no result, 409 still
 running) is an answer. Anything that says the server itself is unusable (no connection,
 a timeout, a 5xx, 401/403, a body that is not the contract's JSON) ends the same way:
-one ``Warning:`` line naming the URL and the reason, then this backend answers "not
-mine" for the rest of the round and the next backend answers. A dead or hanging server
-therefore costs at most one timeout. How a request is sent and how it fails is
-:mod:`ao_plugins.api.client`'s business; watching the event stream during ``--wait`` is
-:mod:`ao_plugins.api.events`'.
+:class:`~ao_core.errors.BackendUnavailable` with the URL, the reason and its code (one
+``Warning:`` line per command, and the ``unavailable`` member of ``--json``), then this
+backend answers "not mine" for the rest of the round and the next backend answers. A
+dead or hanging server therefore costs at most one timeout. How a request is sent and
+how it fails is :mod:`ao_plugins.api.client`'s business; watching the event stream
+during ``--wait`` is :mod:`ao_plugins.api.events`'.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from ao_core import Config, Session, console, deadline, hookimpl
-from ao_core.errors import AlreadyExists, NotExistent, Refused, ServerFailure, SessionBusy
+from ao_core.errors import (
+    AlreadyExists,
+    BackendUnavailable,
+    NotExistent,
+    Refused,
+    ServerFailure,
+    SessionBusy,
+)
+from ao_core.problems import BAD_ANSWER
 from ao_core.records import Blueprint, Details, Event, EventLog, Turn
-from ao_core.session import IN_PROGRESS
+from ao_core.session import IN_PROGRESS, MAX_FIELD_LENGTH
 from ao_core.settings import Setting, seconds
 from ao_plugins.api import answers, runs
 from ao_plugins.api.answers import STATUS_WORD, Generation, Unexpected, segment
@@ -101,7 +111,7 @@ class ApiBackend:
     def __init__(self) -> None:
         self._client: Client | None = None
         self._out = False
-        self._warned = False
+        self._told_left_out = False
         self._generation: Generation | None = None
         #: Statuses the Coordinator sent with a session this round, by id, used once.
         self._statuses: dict[str, str] = {}
@@ -163,7 +173,6 @@ class ApiBackend:
             return answers.result(body)
         except Unexpected as exc:
             self._fail(config, f"GET {path}: unexpected response: {exc}")
-            return None
 
     @hookimpl
     def list_sessions(self, config: Config) -> list[Session]:
@@ -355,7 +364,12 @@ class ApiBackend:
         def open_stream() -> EventStream:
             bound = deadline.remaining(limit)
             return EventStream(
-                url, session_id, key=key, connect=bound, first_byte=bound, kinds=kinds
+                url,
+                frozenset({session_id}),
+                key=key,
+                connect=bound,
+                first_byte=bound,
+                kinds=kinds,
             )
 
         return open_stream
@@ -389,7 +403,9 @@ class ApiBackend:
             project_dir=request.get("project_dir"),
             backend=NAME,
         )
-        self._warn_without_runner(config, run_id, name)
+        # the run was accepted: a failure now loses only the warning about runners
+        with contextlib.suppress(BackendUnavailable):
+            self._warn_without_runner(config, run_id, name)
         return Turn(session=session, run_id=run_id)
 
     def _warn_without_runner(self, config: Config, run_id: str, name: str) -> None:
@@ -436,9 +452,9 @@ class ApiBackend:
             url = config.get(URL).rstrip("/")
             key, limit = config.get(API_KEY), config.get(TIMEOUT)
 
-            def open_stream(session_id: str | None) -> EventStream:
+            def open_stream(ids: frozenset[str]) -> EventStream:
                 bound = deadline.remaining(limit)
-                return EventStream(url, session_id, key=key, connect=bound, first_byte=bound)
+                return EventStream(url, ids, key=key, connect=bound, first_byte=bound)
 
             self._watcher = Watcher(open_stream)
         return self._watcher
@@ -476,7 +492,6 @@ class ApiBackend:
             session, generation, status = answers.looked_up(answer.body, name, NAME)
         except Unexpected as exc:
             self._fail(config, f"GET {path}: unexpected response: {exc}")
-            return None
         self._generation = generation
         if generation is Generation.MANAGER:
             return UNDECIDED
@@ -511,9 +526,17 @@ class ApiBackend:
             found = answers.listing(answer.body, self._generation, NAME)
         except Unexpected as exc:
             self._fail(config, f"GET /sessions: unexpected response: {exc}")
-            return None
         self._generation = found.generation
         self._statuses.update(found.statuses)
+        if found.left_out and not self._told_left_out:
+            self._told_left_out = True
+            server = self._generation.value if self._generation else "server"
+            count = f"{found.left_out:,} session{'s' if found.left_out > 1 else ''}"
+            console.warn(
+                f"the {server} at {display_url(config.get(URL))} listed {count} whose id or "
+                f"name is no session's (over {MAX_FIELD_LENGTH} characters, or not UTF-8): "
+                "left out"
+            )
         return found.sessions
 
     def _call(
@@ -540,8 +563,8 @@ class ApiBackend:
                 method, path, params=params, payload=payload, expected=unknown, array=array
             )
         except ServerFailure as exc:
-            self._fail(config, str(exc))
-            return None
+            failure = exc
+        self._fail(config, str(failure), failure.code, deadline=failure.deadline)
 
     def _connect(self, config: Config) -> Client:
         """The client for this command, made from the settings on first use."""
@@ -555,13 +578,16 @@ class ApiBackend:
             )
         return self._client
 
-    def _fail(self, config: Config, reason: str) -> None:
-        """Mark the server out for this round; warn the first time in this command."""
+    def _fail(
+        self, config: Config, reason: str, code: str = BAD_ANSWER, *, deadline: bool = False
+    ) -> NoReturn:
+        """Mark the server out for this round and say so: :class:`BackendUnavailable`, which
+        the core turns into one warning per command, naming the server as it showed itself
+        (``the server`` until an answer showed which one)."""
         self._out = True
-        if not self._warned:
-            self._warned = True
-            server = (self._generation or Generation.MANAGER).value
-            console.warn(
-                f"cannot use the {server} at {display_url(config.get(URL))} "
-                f"({reason}); falling back to the other backends"
-            )
+        server = f"the {self._generation.value}" if self._generation else "the server"
+        raise BackendUnavailable(
+            f"cannot use {server} at {display_url(config.get(URL))} ({reason})",
+            code=code,
+            deadline=deadline,
+        )

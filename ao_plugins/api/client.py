@@ -21,9 +21,15 @@ What a hostile or broken server cannot do (issue 15):
   far more parsed than sent).
 - **Move a request elsewhere.** Redirects are never followed: a 3xx is a failure.
 - **Make a secret visible.** The API key and whatever is between ``//`` and the last
-  ``@`` of the URL are replaced by ``***`` in every reason and debug detail, and no
-  exception that carries them escapes this module (failures are raised outside any
-  ``except`` block, so they have no ``__context__`` either).
+  ``@`` of the URL are replaced by ``***`` in every reason and debug detail (before any
+  text the server wrote is cut to a display length, and a piece of one left at the cut
+  too), and no exception that carries them escapes this module (failures are raised
+  outside any ``except`` block, so they have no ``__context__`` either).
+
+Every failure carries a stable code (:mod:`ao_core.problems`: ``unreachable``,
+``timeout`` ...) and says whether the ``--wait`` deadline, not the server, cut the
+exchange short (``deadline``): a server that was merely not given its time is not a
+failing one.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from ao_core import deadline
 from ao_core.errors import ServerFailure
+from ao_core.problems import BAD_ANSWER, CONFIG, REFUSED, SERVER_ERROR, TIMEOUT, UNREACHABLE
 from ao_core.text import printable
 
 if TYPE_CHECKING:
@@ -102,7 +109,7 @@ class _Exchange:
 
     def __init__(self) -> None:
         self.reply: _Reply | None = None
-        self.failure: str | None = None
+        self.failure: _Failure | None = None
         self._sockets: list[socket.socket] = []
         self._abandoned = False
         self._lock = threading.Lock()
@@ -184,23 +191,25 @@ class Client:
         if reply.status != 200:
             if reply.status in expected:
                 return Answer(reply.status, _lenient_json(reply.body))
-            raise self._failure(f"{where}: {self._http_reason(reply)}")
+            code = REFUSED if reply.status in (401, 403) else SERVER_ERROR
+            raise self._failure(f"{where}: {self._http_reason(reply)}", code)
         if _values(reply.body) > MAX_JSON_VALUES:
             raise self._failure(
-                f"{where}: the response is too large (over {MAX_JSON_VALUES:,} JSON values)"
+                f"{where}: the response is too large (over {MAX_JSON_VALUES:,} JSON values)",
+                BAD_ANSWER,
             )
         body = _json(reply.take_body())
         if body is _NOT_JSON:
-            kind = printable(reply.content_type)[:60] or "no content type"
-            raise self._failure(f"{where}: the response is not JSON ({kind})")
+            kind = self.shown(reply.content_type, 60) or "no content type"
+            raise self._failure(f"{where}: the response is not JSON ({kind})", BAD_ANSWER)
         if not isinstance(body, dict) and not (array and isinstance(body, list)):
-            raise self._failure(f"{where}: unexpected response: not a JSON object")
+            raise self._failure(f"{where}: unexpected response: not a JSON object", BAD_ANSWER)
         return Answer(200, body)  # type: ignore[arg-type]
 
-    def _failure(self, reason: str) -> ServerFailure:
+    def _failure(self, reason: str, code: str, *, deadline: bool = False) -> ServerFailure:
         """The failure to raise for ``reason``: secrets hidden whoever wrote the text (a
         server may echo the key in its reason phrase)."""
-        return ServerFailure(self.scrub(reason))
+        return ServerFailure(self.scrub(reason), code=code, deadline=deadline)
 
     def _budget(self) -> float:
         """How long the next exchange may take: the timeout, capped by the ``--wait``
@@ -226,7 +235,8 @@ class Client:
         """Run one exchange in a worker thread and wait for it at most the budget."""
         budget = self._budget()
         if budget <= 0:
-            raise self._failure("no answer before the --wait timeout")
+            raise self._failure("no answer before the --wait timeout", TIMEOUT, deadline=True)
+        cut = budget < self.timeout  # the --wait deadline, not the timeout, set the budget
         http = self._session()
         exchange = _Exchange()
         worker = threading.Thread(
@@ -240,9 +250,11 @@ class Client:
         if worker.is_alive():
             exchange.abandon()
             self._http = None  # the abandoned worker may still hold the old pool
-            raise self._failure(f"no answer within {_seconds(budget)} s")
+            raise self._failure(f"no answer within {_seconds(budget)} s", TIMEOUT, deadline=cut)
         if exchange.reply is None:
-            raise self._failure(exchange.failure or "cannot send the request")
+            failure = exchange.failure or _Failure("cannot send the request", UNREACHABLE)
+            deadline = cut and failure.code == TIMEOUT
+            raise self._failure(failure.reason, failure.code, deadline=deadline)
         return exchange.reply
 
     def _session(self) -> requests.Session:
@@ -267,10 +279,10 @@ class Client:
         try:
             exchange.reply = self._send(http, method, path, params, budget, where, payload)
         except _Failure as failure:
-            exchange.failure = failure.reason
+            exchange.failure = failure
         except BaseException as exc:  # noqa: BLE001 - a worker must never raise
             reason = f"cannot send the request ({type(exc).__name__})"
-            exchange.failure = self._detailed(reason, exc)
+            exchange.failure = _Failure(self._detailed(reason, exc), UNREACHABLE)
 
     def _send(
         self,
@@ -286,7 +298,7 @@ class Client:
         from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
         from urllib3.exceptions import HTTPError, ReadTimeoutError
 
-        failure: str | None = None
+        failure: _Failure | None = None
         try:
             response = http.request(
                 method,
@@ -299,23 +311,24 @@ class Client:
                 stream=True,
             )
             try:
-                return _read(response, where)
+                return _read(response, where, self.shown)
             finally:
                 response.close()
         except _Failure:
             raise
         except (requests.Timeout, ReadTimeoutError, TimeoutError) as exc:
-            failure = self._detailed(f"no answer within {_seconds(budget)} s", exc)
+            reason = self._detailed(f"no answer within {_seconds(budget)} s", exc)
+            failure = _Failure(reason, TIMEOUT)
         except requests.ConnectionError as exc:
-            failure = self._detailed(_connection_reason(exc), exc)
+            failure = _Failure(self._detailed(_connection_reason(exc), exc), UNREACHABLE)
         except (InvalidURL, InvalidSchema, MissingSchema) as exc:
-            failure = self._detailed("not a valid http:// URL", exc)
+            failure = _Failure(self._detailed("not a valid http:// URL", exc), CONFIG)
         except (requests.RequestException, ValueError) as exc:
             reason = f"cannot send the request ({type(exc).__name__})"
-            failure = self._detailed(reason, exc)
+            failure = _Failure(self._detailed(reason, exc), UNREACHABLE)
         except (HTTPError, OSError) as exc:  # while reading the body: urllib3's own
-            failure = self._detailed(f"{where}: the answer broke off", exc)
-        raise _Failure(failure)  # outside the handlers: no __context__ to carry secrets
+            failure = _Failure(self._detailed(f"{where}: the answer broke off", exc), UNREACHABLE)
+        raise failure  # outside the handlers: no __context__ to carry secrets
 
     def _detailed(self, reason: str, exc: BaseException) -> str:
         """``reason``, followed by what requests said when debugging is on (secrets hidden)."""
@@ -330,9 +343,22 @@ class Client:
         text = USERINFO_IN_TEXT.sub("//***@", text)
         return printable(text)
 
+    def shown(self, text: str, limit: int) -> str:
+        """What a server wrote (a reason phrase, a content type), for a message: scrubbed,
+        then cut to ``limit`` characters, and a piece of a secret left at the cut hidden."""
+        text = self.scrub(text)
+        if len(text) <= limit:
+            return text
+        text = text[:limit]
+        for secret in self._secrets:
+            piece = next((n for n in range(len(secret) - 1, 0, -1) if text.endswith(secret[:n])), 0)
+            if piece:
+                return text[:-piece] + "***"
+        return text
+
     def _http_reason(self, reply: _Reply) -> str:
         text = f"HTTP {reply.status}"
-        phrase = printable(reply.reason)[:60]
+        phrase = self.shown(reply.reason, 60)
         if phrase:
             text += f" {phrase}"
         if 300 <= reply.status < 400:
@@ -343,11 +369,12 @@ class Client:
 
 
 class _Failure(Exception):
-    """An exchange that failed, with the reason shown (inside the worker only)."""
+    """An exchange that failed, with the reason shown and its code (inside the worker only)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 class _Bearer:
@@ -368,18 +395,19 @@ class _Bearer:
         return "_Bearer(<hidden>)"
 
 
-def _read(response: requests.Response, where: str) -> _Reply:
-    """The whole answer of ``response``, decoded, within :data:`MAX_RESPONSE_BYTES`."""
+def _read(response: requests.Response, where: str, shown: Callable[[str, int], str]) -> _Reply:
+    """The whole answer of ``response``, decoded, within :data:`MAX_RESPONSE_BYTES`
+    (``shown`` makes what the server wrote fit for a message)."""
     too_large = f"{where}: the response is too large (over {MAX_RESPONSE_BYTES >> 20} MiB)"
     headers = response.headers
     length = headers.get("Content-Length", "")
     if length.strip().isdigit() and int(length) > MAX_RESPONSE_BYTES:
-        raise _Failure(too_large)
+        raise _Failure(too_large, BAD_ANSWER)
     encoding = headers.get("Content-Encoding", "")
     decode = _decoder(encoding)
     if decode is None:
-        shown = printable(encoding)[:40]
-        raise _Failure(f"{where}: the response has an unsupported encoding ({shown})")
+        what = shown(encoding, 40)
+        raise _Failure(f"{where}: the response has an unsupported encoding ({what})", BAD_ANSWER)
     body = bytearray()
     raw = 0
     while True:
@@ -388,13 +416,14 @@ def _read(response: requests.Response, where: str) -> _Reply:
             break
         raw += len(chunk)
         if raw > MAX_RESPONSE_BYTES:
-            raise _Failure(too_large)
+            raise _Failure(too_large, BAD_ANSWER)
         try:
             decode(chunk, body, MAX_RESPONSE_BYTES)
         except zlib.error:
-            raise _Failure(f"{where}: the response is not valid {encoding.strip()}") from None
+            what = shown(encoding.strip(), 40)
+            raise _Failure(f"{where}: the response is not valid {what}", BAD_ANSWER) from None
         if len(body) > MAX_RESPONSE_BYTES:
-            raise _Failure(too_large)
+            raise _Failure(too_large, BAD_ANSWER)
     response.raw.release_conn()  # read to the end: the connection may serve the next one
     return _Reply(
         response.status_code,
@@ -461,9 +490,14 @@ def _json(body: bytearray) -> object:
     finally:
         body.clear()
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
         return _NOT_JSON
+
+
+def _not_json(literal: str) -> object:
+    """``NaN``, ``Infinity``, ``-Infinity``: Python reads them, JSON has no such thing."""
+    raise ValueError(f"{literal} is not JSON")
 
 
 def _values(body: bytes | bytearray) -> int:

@@ -2,14 +2,23 @@
 ``--wait``.
 
 Imported only when a wait uses it. One :class:`EventStream` is one connection, read by a
-daemon thread that puts the frames that matter into a queue; the command's thread only
-ever takes from that queue with a timeout, so nothing it does blocks longer than it may
-(:mod:`ao_core.deadline`), whatever the server does. The :class:`Watcher` keeps one
-stream open across the calls of a wait, tells from its frames whether a watched session
-may have changed, reconnects a stream that dropped (reading ``init`` again), and gives up
-for the rest of the command when the server has no stream (404) or connecting keeps
-failing; the commands then poll. It never warns: the rounds of questions between two
-watches meet the same server and warn if it is really gone.
+daemon thread that parses each frame, keeps of it only what concerns the watched sessions
+(their ids and statuses: :class:`Update`) and puts that into a bounded queue; the
+command's thread only ever takes from that queue with a timeout, so nothing it does
+blocks longer than it may (:mod:`ao_core.deadline`), whatever the server does. A stream
+obeys the bounds of every other answer: a frame of more than
+:data:`~ao_plugins.api.client.MAX_RESPONSE_BYTES` bytes (as they arrive) or
+:data:`~ao_plugins.api.client.MAX_JSON_VALUES` JSON values, an encoding not asked for, or
+an ``init`` frame that is not the contract's, ends it as a failure.
+
+The :class:`Watcher` keeps one stream open across the calls of a wait, tells from its
+frames whether a watched session may have changed, reconnects a stream that dropped
+(reading ``init`` again) after a pause that doubles with each failure, and gives up for
+the rest of the command when the server has no stream (404), when connecting keeps
+failing, or when the stream keeps claiming changes the rounds of questions do not find
+(an ``init`` that leaves out a session the server still runs); the commands then poll. It
+never warns: the rounds of questions between two watches meet the same server and warn if
+it is really gone.
 
 A stream is closed (its socket shut down, so the reader thread ends at once) when the
 watched sessions are seen to end, when the watcher gives up, or when no wait has asked
@@ -25,16 +34,22 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import requests
 
 from ao_core import deadline
 from ao_core.session import IN_PROGRESS
-from ao_plugins.api.client import _Bearer, shut_down
-from ao_plugins.api.sse import frames
+from ao_plugins.api.client import (
+    CHUNK,
+    MAX_JSON_VALUES,
+    MAX_RESPONSE_BYTES,
+    _Bearer,
+    _values,
+    shut_down,
+)
+from ao_plugins.api.sse import Frame, FrameTooLarge, Parser
 
 PATH = "/sse/sessions"
 #: The frames that can tell a watched session changed; others (``event``) are dropped.
@@ -50,14 +65,25 @@ SLICE = 0.5
 STABLE = 5.0
 #: ... and after this many failures in a row, the watcher gives up (the commands poll).
 MAX_FAILURES = 3
+#: After this many changes in a row that the next round found false, the watcher gives up.
+MAX_DISAGREEMENTS = 3
+#: The pause before reconnecting after a failure: the first, and the longest it grows to.
+FIRST_BACKOFF, MAX_BACKOFF = 0.1, 5.0
+#: Updates the reader may hold for the command's thread before it waits for it to take some.
+QUEUED = 64
+#: What an :class:`Update` says of a session the frame says is gone (deleted, or left out
+#: of ``init``), and of one whose run failed (its status may have changed).
+GONE, RUN_FAILED = None, "\0run_failed"
 
 
 @dataclass(frozen=True)
 class Update:
-    """A frame about sessions: its event name and its JSON data."""
+    """What a frame said about the watched sessions: by id, the status it gave (any value
+    the server sent), :data:`GONE` or :data:`RUN_FAILED`; for an ``event`` frame (asked
+    for by ``ao-logs``), the frame's data as it came."""
 
     event: str
-    data: Any
+    sessions: Mapping[str, object]
 
 
 @dataclass(frozen=True)
@@ -68,33 +94,43 @@ class Ended:
     absent: bool = False
 
 
-class EventStream:
-    """One ``GET /sse/sessions`` connection, read by its own daemon thread into a queue.
+class _Malformed(Exception):
+    """A frame that ends the stream: too large, too many values, an ``init`` that is not one."""
 
-    ``session_id`` None follows every session. ``connect`` and ``first_byte`` bound the
-    connection and the wait for the response's headers; after them each read may wait
-    :data:`SILENCE` seconds. ``kinds``: the frames queued (``ao-logs`` adds ``event``).
+
+class EventStream:
+    """One ``GET /sse/sessions`` connection about the sessions ``ids``, read by its own
+    daemon thread into a queue.
+
+    The server is asked for the one session when ``ids`` holds one, else for all (and the
+    frames are filtered here). ``connect`` and ``first_byte`` bound the connection and the
+    wait for the response's headers; after them each read may wait :data:`SILENCE`
+    seconds. ``limit`` and ``values`` bound one frame's bytes and JSON values. ``kinds``:
+    the frames queued (``ao-logs`` adds ``event``).
     """
 
     def __init__(
         self,
         url: str,
-        session_id: str | None,
+        ids: frozenset[str],
         *,
         key: str | None,
         connect: float,
         first_byte: float,
+        limit: int = MAX_RESPONSE_BYTES,
+        values: int = MAX_JSON_VALUES,
         kinds: frozenset[str] = FRAMES,
     ) -> None:
-        self.session_id = session_id
+        self.ids = ids
         self.kinds = kinds
         self.opened = time.monotonic()
-        self.items: queue.Queue[Update | Ended] = queue.Queue()
+        self.items: queue.Queue[Update | Ended] = queue.Queue(QUEUED)
+        self._limit, self._max_values = limit, values
         self._lock = threading.Lock()
         self._closed = False
         self._response: requests.Response | None = None
         self._asked = threading.Event()
-        params = {"session_id": session_id} if session_id is not None else None
+        params = {"session_id": next(iter(ids))} if len(ids) == 1 else None
         request = {
             "url": url + PATH,
             "params": params,
@@ -116,7 +152,7 @@ class EventStream:
         return self._closed
 
     def next(self, timeout: float) -> Update | Ended | None:
-        """The next frame or the end, waiting at most ``timeout`` seconds (None: nothing)."""
+        """The next update or the end, waiting at most ``timeout`` seconds (None: nothing)."""
         self._asked.set()
         try:
             return self.items.get(timeout=max(0.0, timeout))
@@ -145,7 +181,7 @@ class EventStream:
         self._watchdog.join(timeout)
         return not (self._reader.is_alive() or self._watchdog.is_alive())
 
-    def _read(self, request: dict[str, Any]) -> None:
+    def _read(self, request: dict) -> None:
         response = None
         try:
             response = requests.get(**request)
@@ -160,24 +196,81 @@ class EventStream:
             if not kind.startswith("text/event-stream"):
                 self._end(f"not an event stream ({kind or 'no content type'})")
                 return
+            encoding = response.headers.get("Content-Encoding", "").strip().lower()
+            if encoding not in ("", "identity"):
+                self._end(f"an encoding not asked for ({encoding})")
+                return
             sock = _socket(response)
             if sock is not None:
                 sock.settimeout(SILENCE)
-            chunk_size = None if response.raw.chunked else 1
-            for frame in frames(response.iter_content(chunk_size)):
-                if frame.event in self.kinds:
-                    self.items.put(Update(frame.event, json.loads(frame.data)))
+            parser = Parser(self._limit)
+            for chunk in _pieces(response):
+                for frame in parser.feed(chunk):
+                    update = self._update(frame) if frame.event in self.kinds else None
+                    if update is not None:
+                        self._put(update)
             self._end("the stream ended")
+        except (FrameTooLarge, _Malformed) as exc:
+            self._end(str(exc))
         except Exception as exc:  # whatever ends the stream ends it; the watcher decides
             self._end(type(exc).__name__)
         finally:
             if response is not None:
                 response.close()
 
+    def _update(self, frame: Frame) -> Update | None:
+        """What ``frame`` says about the watched sessions (None: nothing); the parsed JSON
+        is dropped here, on the reader's thread, however large it was."""
+        if _values(frame.data) > self._max_values:
+            raise _Malformed(f"a frame of more than {self._max_values:,} JSON values")
+        text = frame.data.decode("utf-8", "replace")
+        if isinstance(frame.data, bytearray):
+            frame.data.clear()  # so the bytes and the text are not both held while parsing
+        try:
+            data = json.loads(text, parse_constant=_refuse)
+        except (ValueError, RecursionError):
+            data = None
+        del text
+        if frame.event == "init":
+            entries = data.get("sessions") if isinstance(data, dict) else None
+            if not isinstance(entries, list):
+                raise _Malformed("an init frame without a list of sessions")
+            found = dict.fromkeys(self.ids, GONE)
+            for entry in entries:
+                if isinstance(entry, dict) and entry.get("session_id") in self.ids:
+                    found[entry["session_id"]] = entry.get("status")
+            return Update("init", found)
+        if not isinstance(data, dict):
+            return None
+        if frame.event == "event":  # a session's event (ao-logs): the frame as it came
+            inner = data.get("data")
+            inside = inner.get("session_id") if isinstance(inner, dict) else None
+            return Update("event", data) if inside in self.ids else None
+        if frame.event in ("session_deleted", "run_failed"):
+            session_id = data.get("session_id")
+            if isinstance(session_id, str) and session_id in self.ids:
+                said = GONE if frame.event == "session_deleted" else RUN_FAILED
+                return Update(frame.event, {session_id: said})
+            return None
+        session = data.get("session")
+        session_id = session.get("session_id") if isinstance(session, dict) else None
+        if isinstance(session_id, str) and session_id in self.ids:
+            return Update(frame.event, {session_id: session.get("status")})
+        return None
+
+    def _put(self, item: Update | Ended) -> None:
+        """Queue ``item``, waiting while the queue is full, until the stream is closed."""
+        while not self._closed:
+            try:
+                self.items.put(item, timeout=SLICE)
+                return
+            except queue.Full:
+                continue
+
     def _end(self, reason: str, *, absent: bool = False) -> None:
         """Report the end, unless the stream was closed on purpose (nobody waits for it)."""
         if not self._closed:
-            self.items.put(Ended(reason, absent))
+            self._put(Ended(reason, absent))
             self.close()
 
     def _watch(self) -> None:
@@ -187,6 +280,24 @@ class EventStream:
                 self.close()
                 return
             self._asked.clear()
+
+
+def _refuse(literal: str) -> object:
+    raise ValueError(f"{literal} is not JSON")
+
+
+def _pieces(response: requests.Response) -> Iterator[bytes]:
+    """The body's bytes as they arrive, at most :data:`CHUNK` at a time (a chunk of the
+    chunked encoding, however large, is read in such pieces), never decoded."""
+    raw = response.raw
+    if hasattr(raw, "read1"):  # urllib3 2.3 and newer: whatever has arrived, chunked or not
+        while piece := raw.read1(CHUNK, decode_content=False):
+            yield piece
+    elif raw.chunked:
+        yield from raw.read_chunked(CHUNK, decode_content=False)
+    else:
+        while piece := raw.read(1, decode_content=False):
+            yield piece
 
 
 def _socket(response: requests.Response) -> socket.socket | None:
@@ -199,17 +310,23 @@ def _socket(response: requests.Response) -> socket.socket | None:
 class Watcher:
     """Watches sessions by id across the calls of one wait, on one stream at a time.
 
-    ``open_stream(session_id)`` opens a stream following that session (None: all).
+    ``open_stream(ids)`` opens a stream about those sessions.
     """
 
-    def __init__(self, open_stream: Callable[[str | None], EventStream]) -> None:
+    def __init__(self, open_stream: Callable[[frozenset[str]], EventStream]) -> None:
         self._open = open_stream
         self._stream: EventStream | None = None
         self._delivered = False
         self._failures = 0
+        self._disagreements = 0
+        self._backoff = 0.0
+        self._next_open = 0.0
+        #: What the stream said when the last wait returned True, by id, for the next
+        #: wait to compare with what the round then found.
+        self._claims: dict[str, object] = {}
         self.gave_up = False
         #: The last status each session was seen with; None once it was deleted.
-        self._seen: dict[str, str | None] = {}
+        self._seen: dict[str, object] = {}
 
     def wait(self, statuses: Mapping[str, str | None], timeout: float) -> bool | None:
         """True as soon as one of the sessions may have changed, False after ``timeout``
@@ -222,7 +339,10 @@ class Watcher:
         """
         if self.gave_up or not statuses:
             return None
-        wanted = set(statuses)
+        self._judge_claims(statuses)
+        if self.gave_up:
+            return None
+        wanted = frozenset(statuses)
         self._seen.update({i: status for i, status in statuses.items() if status})
         end = time.monotonic() + deadline.remaining(timeout)
         while True:
@@ -240,6 +360,7 @@ class Watcher:
                 return None if self.gave_up else False
             self._delivered = True
             if self._changed(item, wanted):
+                self._claims = {i: self._seen.get(i) for i in wanted}
                 if all(self._seen.get(i, "running") not in IN_PROGRESS for i in wanted):
                     self.close()
                 return True
@@ -250,20 +371,44 @@ class Watcher:
             self._stream.close()
             self._stream = None
 
-    def _stream_for(self, wanted: set[str], end: float) -> EventStream | None:
+    def _judge_claims(self, statuses: Mapping[str, str | None]) -> None:
+        """Compare what the stream last claimed with what the round after it found: a
+        session the stream said had changed that the round still sees as before is a
+        disagreement; after :data:`MAX_DISAGREEMENTS` in a row the stream is given up."""
+        claims, self._claims = self._claims, {}
+        if not claims:
+            return
+        if any(i in statuses and statuses[i] != said for i, said in claims.items()):
+            self._disagreements += 1
+            self._fail_later()
+            if self._disagreements >= MAX_DISAGREEMENTS:
+                self.gave_up = True
+                self.close()
+        else:
+            self._disagreements = 0
+
+    def _fail_later(self) -> None:
+        """Reconnect no sooner than the back-off, which doubles with each failure."""
+        self._backoff = min(MAX_BACKOFF, max(FIRST_BACKOFF, self._backoff * 2))
+        self._next_open = time.monotonic() + self._backoff
+
+    def _stream_for(self, wanted: frozenset[str], end: float) -> EventStream | None:
         """The stream to read: the current one if it covers ``wanted`` and still has
-        something to say, else a new one (None when no time is left to open it).
+        something to say, else a new one once the back-off is over (None when no time is
+        left to open it).
         """
         stream = self._stream
         if stream is not None:
-            covers = stream.session_id is None or {stream.session_id} == wanted
             spent = stream.closed and stream.items.empty()
-            if covers and not spent:
+            if wanted <= stream.ids and not spent:
                 return stream
             self.close()
+        pause = min(self._next_open, end) - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
         if time.monotonic() >= end:
             return None
-        self._stream = self._open(next(iter(wanted)) if len(wanted) == 1 else None)
+        self._stream = self._open(wanted)
         self._delivered = False
         return self._stream
 
@@ -271,9 +416,9 @@ class Watcher:
         """Account for a stream that ended by itself; True to reconnect at once.
 
         A stream that ended before it delivered a frame, or within :data:`STABLE` seconds,
-        is a failure. One that had delivered ``init`` is reconnected at once (the next
-        ``init`` fills the gap), others at the next wait. A 404 (no stream on this server)
-        or :data:`MAX_FAILURES` failures in a row: give up.
+        is a failure (and the next one waits for the back-off). One that had delivered
+        ``init`` is reconnected (the next ``init`` fills the gap), others at the next wait.
+        A 404 (no stream on this server) or :data:`MAX_FAILURES` failures in a row: give up.
         """
         self._stream = None
         if ended.absent:
@@ -281,47 +426,35 @@ class Watcher:
             return False
         lived = time.monotonic() - stream.opened
         steady = self._delivered and lived >= STABLE
-        self._failures = 0 if steady else self._failures + 1
+        if steady:
+            self._failures, self._backoff = 0, 0.0
+        else:
+            self._failures += 1
+            self._fail_later()
         if self._failures >= MAX_FAILURES:
             self.gave_up = True
             return False
         return self._delivered
 
-    def _changed(self, update: Update, wanted: set[str]) -> bool:
+    def _changed(self, update: Update, wanted: frozenset[str]) -> bool:
         """Whether ``update`` says a watched session changed status, ended or went away."""
-        data = update.data if isinstance(update.data, dict) else {}
-        if update.event == "init":
-            present = {
-                s.get("session_id"): s.get("status")
-                for s in data.get("sessions") or ()
-                if isinstance(s, dict)
-            }
-            changed = False
-            for session_id in wanted:
-                gone = session_id not in present
-                changed |= self._note(session_id, present.get(session_id), deleted=gone)
-            return changed
-        if update.event == "session_deleted":
-            session_id = data.get("session_id")
-            return session_id in wanted and self._note(session_id, None, deleted=True)
-        if update.event == "run_failed":
-            return data.get("session_id") in wanted
-        session = data.get("session")
-        if not isinstance(session, dict) or session.get("session_id") not in wanted:
-            return False
-        return self._note(session["session_id"], session.get("status"), deleted=False)
+        changed = False
+        for session_id, said in update.sessions.items():
+            if session_id in wanted:
+                changed |= self._note(session_id, said)
+        return changed
 
-    def _note(self, session_id: str, status: object, *, deleted: bool) -> bool:
-        """Record a session's status; True when it went away or changed from what was last
-        seen (the commands' last answer, or an earlier frame), or, with nothing seen
-        before, when it has ended."""
-        if deleted:
+    def _note(self, session_id: str, said: object) -> bool:
+        """Record what a frame said of a session; True when it went away, or changed from
+        what was last seen (the commands' last answer, or an earlier frame), or, with
+        nothing seen before, when it has ended."""
+        if said is GONE:
             self._seen[session_id] = None
             return True
-        if not isinstance(status, str):
+        if not isinstance(said, str) or said == RUN_FAILED:
             return True
         before = self._seen.get(session_id)
-        self._seen[session_id] = status
+        self._seen[session_id] = said
         if before is None:  # nothing seen yet: an ended session may have ended unseen
-            return status not in IN_PROGRESS
-        return status != before
+            return said not in IN_PROGRESS
+        return said != before

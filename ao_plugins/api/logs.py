@@ -255,9 +255,9 @@ class Follower:
             self._stream = None
 
     def _from_frame(self, item: Update) -> Event | None:
-        if item.event != "event" or not isinstance(item.data, dict):
+        if item.event != "event" or not isinstance(item.sessions, dict):
             return None
-        data = item.data.get("data")
+        data = item.sessions.get("data")
         if not isinstance(data, dict):
             return None
         key = content_key(data)
