@@ -161,7 +161,7 @@ class Context(Record):
         holders = [(b, own) for b in order if (own := self._held_by(b, session)) is not None]
         done: list[str] = []
         for backend, own in holders:
-            if self._only(backend, "delete_session")(session=own, config=self.config):
+            if any(self._only(backend, "delete_session")(session=own, config=self.config)):
                 done.append(backend)
                 continue
             problem = self.problems.of(backend)

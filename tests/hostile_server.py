@@ -19,7 +19,12 @@ below:
   generated while sent (never held in memory);
 - :func:`huge`: a plain body of ``size`` bytes (``Content-Length`` set);
 - :func:`endless`: a body without length that never ends;
-- :func:`redirect`: 301/302/307/308 with a ``Location``.
+- :func:`redirect`: 301/302/307/308 with a ``Location``;
+- :func:`delayed`: another behaviour, after a pause; :func:`in_turn`: one behaviour per
+  request, in turn (the last one for every later request);
+- :func:`event_stream`: a ``text/event-stream`` answer made of the pieces a generator
+  yields (each its own chunk), the connection then held open; :func:`endless_chunk`: one
+  chunk announced as gigabytes, of bytes that never hold a newline.
 
 Example::
 
@@ -396,3 +401,77 @@ def redirect(status: int = 307, location: str = "/sessions") -> Behaviour:
         conn.sendall(_head(status, headers) + body)
 
     return behave
+
+
+def delayed(behaviour: Behaviour, seconds: float) -> Behaviour:
+    """``behaviour``, ``seconds`` after the request arrived (a slow but honest server)."""
+
+    def behave(conn: socket.socket, request: Request) -> None:
+        if not request.closed.wait(seconds):
+            behaviour(conn, request)
+
+    return behave
+
+
+def in_turn(*behaviours: Behaviour) -> Behaviour:
+    """The first request gets the first behaviour, the next the second ..., every request
+    after them the last one."""
+    count = iter(range(1 << 62))
+    lock = threading.Lock()
+
+    def behave(conn: socket.socket, request: Request) -> None:
+        with lock:
+            index = next(count)
+        behaviours[min(index, len(behaviours) - 1)](conn, request)
+
+    return behave
+
+
+def event_stream(
+    pieces: Callable[[Request], Iterator[bytes]], *, chunked: bool = True
+) -> Behaviour:
+    """A 200 ``text/event-stream`` answer: each piece ``pieces(request)`` yields is sent as
+    it comes (its own chunk, when ``chunked``; else the body has no length), then the
+    connection is held open until the client or the server closes it."""
+
+    def behave(conn: socket.socket, request: Request) -> None:
+        headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        headers["Transfer-Encoding" if chunked else "Connection"] = (
+            "chunked" if chunked else "close"
+        )
+        conn.sendall(_head(200, headers))
+        for piece in pieces(request):
+            if request.closed.is_set():
+                return
+            conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+        request.closed.wait(60)
+
+    return behave
+
+
+def frame(event: str, data: object) -> bytes:
+    """One event-stream frame: ``event:`` and one ``data:`` line (``data`` dumped as JSON
+    unless it is bytes)."""
+    body = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return b"event: " + event.encode() + b"\ndata: " + body + b"\n\n"
+
+
+def endless_chunk(size: int = 1 << 31, *, block: int = 1 << 20) -> Behaviour:
+    """An event stream whose first chunk is announced as ``size`` bytes (2 GiB) and is then
+    sent, ``x`` after ``x``, without a newline: a client must cut it as it arrives."""
+    first, rest = b"data: " + b"x" * (block - 6), b"x" * block
+
+    def behave(conn: socket.socket, request: Request) -> None:
+        headers = {"Content-Type": "text/event-stream", "Transfer-Encoding": "chunked"}
+        conn.sendall(_head(200, headers) + b"%x\r\n" % size + first)
+        sent = len(first)
+        while sent < size and not request.closed.is_set():
+            conn.sendall(rest)
+            sent += len(rest)
+
+    return behave
+
+
+def coordinator_session(session_id: str, status: str = "running") -> dict[str, object]:
+    """What the Agent Coordinator answers to ``GET /sessions/ID``: a session without a name."""
+    return {"session": {"session_id": session_id, "status": status, "project_dir": "/p"}}
