@@ -37,6 +37,7 @@ SUBCOMMANDS = {
     "stop",
     "list-blueprints",
     "show-config",
+    "logs",
     "plugins",
 }
 
