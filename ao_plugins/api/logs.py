@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from ao_core import logs
+from ao_core import deadline, logs
 from ao_core.records import Event
 from ao_plugins.api.events import FRAMES, Ended, EventStream, Update
 
@@ -275,10 +275,11 @@ class Follower:
 
     def _connect(self) -> bool:
         """Open the stream and wait (bounded) for its ``init``, so that nothing published
-        from then on is missed; False (and one failure more) when it did not come."""
+        from then on is missed; False (and one failure more) when it did not come. Never
+        past the deadline of the follow under way."""
         assert self._open is not None
         stream = self._open()
-        end = time.monotonic() + self._init_wait
+        end = time.monotonic() + deadline.remaining(self._init_wait)
         while (remaining := end - time.monotonic()) > 0:
             item = stream.next(min(remaining, SLICE))
             if isinstance(item, Update) and item.event == "init":
