@@ -9,7 +9,6 @@ parses under a strict JSON parser (:func:`json_text`).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -63,6 +62,8 @@ def json_array(items: Iterable[object], *, indent: int = 2) -> Iterator[str]:
 
 def _finite(value: object) -> object:
     if isinstance(value, float):
+        import math
+
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {key: _finite(item) for key, item in value.items()}

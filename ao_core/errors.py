@@ -187,3 +187,12 @@ class OutputLost(AoError):
     even though it found the answer. A reader that went away is not this (exit 141)."""
 
     code = "output_lost"
+
+
+class Overran(Exception):
+    """A backend's hook call did not return in time inside a wait (:mod:`ao_core.runner`);
+    ``still``: an earlier one has not returned yet."""
+
+    def __init__(self, still: bool) -> None:
+        super().__init__("still busy" if still else "did not return in time")
+        self.still = still

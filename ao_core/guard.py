@@ -33,16 +33,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pluggy
 
-from ao_core import console, deadline, interrupts
+if TYPE_CHECKING:
+    from ao_core.runner import Runner
+
+from ao_core import console, deadline
 from ao_core.errors import (
     AlreadyExists,
     BackendUnavailable,
     BadAnswer,
     ConfigError,
     NotExistent,
+    Overran,
     Refused,
     SessionBusy,
     SessionFailed,
@@ -50,7 +55,6 @@ from ao_core.errors import (
 )
 from ao_core.hookspecs import CONTRACT, Hook
 from ao_core.problems import BAD_ANSWER, FAILED, TIMEOUT, Problem, Problems
-from ao_core.runner import Overran, Runner
 from ao_core.session import (
     MAX_FIELD_LENGTH,
     MAX_PATH_LENGTH,
@@ -124,7 +128,7 @@ class GuardedBackend:
         self._ao_name = name
         self._ao_plugin = plugin
         self._problems: Problems = getattr(pm, "problems", None) or Problems()
-        self._runner = Runner(name)
+        self._runner: Runner | None = None  # made when a wait first needs it
         self.answers: dict[str, object] = {}
         for attr in dir(plugin):
             opts = pm.parse_hookimpl_opts(plugin, attr)
@@ -159,7 +163,7 @@ class GuardedBackend:
                 self._overran(hook, exc)
                 return None
             except BaseException as exc:
-                if interrupts.from_user(exc):
+                if _from_user(exc):
                     raise
                 reason = one_line(str(exc)) if isinstance(exc, BadAnswer) else describe(exc)
                 warning = f"backend {name!r} failed in {hook.name}: {reason}"
@@ -181,9 +185,13 @@ class GuardedBackend:
     def _call(self, function: Callable[..., object], args: tuple, kwargs: dict) -> object:
         """The plugin's answer; on the backend's own thread inside a wait (or once it has
         been used there), waited for at most what the deadline leaves plus :data:`HOOK_GRACE`."""
-        if not (deadline.active() or self._runner.started):
+        if not (deadline.active() or (self._runner is not None and self._runner.started)):
             return function(*args, **kwargs)
         timeout = deadline.remaining(float("inf")) + HOOK_GRACE if deadline.active() else None
+        if self._runner is None:
+            from ao_core.runner import Runner  # threads: only a wait pays for them
+
+            self._runner = Runner(self._ao_name)
         return self._runner.call(function, args, kwargs, timeout)
 
     def _unavailable(self, hook: Hook, exc: BackendUnavailable) -> None:
@@ -348,3 +356,9 @@ _CHECKS: dict[type, Callable[[Hook, object, str], object]] = {
     dict: _statuses,
     bool: _flag,
 }
+
+
+def _from_user(exc: BaseException) -> bool:
+    from ao_core import interrupts
+
+    return interrupts.from_user(exc)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -35,17 +34,19 @@ def watch_interrupts() -> Iterator[None]:
     user's (see :func:`from_user`); only where Python's own handler is in place, in the
     main thread."""
     _Signalled.interrupted = _Signalled.terminated = False
-    if threading.current_thread() is not threading.main_thread() or (
-        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield
-        return
 
     def interrupt(signum: int, frame: object) -> None:
         _Signalled.interrupted = True
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, interrupt)
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    try:
+        signal.signal(signal.SIGINT, interrupt)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
     _Signalled.watching = True
     try:
         yield

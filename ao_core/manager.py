@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import pluggy
 
-from ao_core import console, hookspecs, interrupts
+from ao_core import console, hookspecs
 from ao_core.config import CORE_SETTINGS, Config
 from ao_core.entrypoints import entry_points
 from ao_core.errors import UnknownHook, UsageError
@@ -182,6 +182,8 @@ def load_backends(
         try:
             add_backend(pm, backend, debug=config.debug)
         except BaseException as exc:
+            from ao_core import interrupts
+
             if interrupts.from_user(exc):
                 raise
             if config.debug:

@@ -16,13 +16,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-
-class Overran(Exception):
-    """The call did not return in time (``still``: an earlier one has not returned yet)."""
-
-    def __init__(self, still: bool) -> None:
-        super().__init__("still busy" if still else "did not return in time")
-        self.still = still
+from ao_core.errors import Overran
 
 
 class _Call:

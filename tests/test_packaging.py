@@ -191,7 +191,7 @@ NOT_IMPORTED = (
     "importlib.metadata", "email", "zipfile", "csv", "textwrap", "pathlib", "urllib.parse",
     "ipaddress", "shutil", "zlib", "bz2", "lzma", "tempfile", "math", "socket", "threading",
     "difflib", "requests", "ao_plugins.api", "ao_core.tracing", "ao_core.waiting",
-    "ao_core.interrupts",
+    "ao_core.runner",
 )  # fmt: skip
 PROBE = """\
 import json, sys

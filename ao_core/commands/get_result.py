@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Sequence
 
 from ao_core import cli, console, options, results
+from ao_core.errors import TimedOut
+from ao_core.session import IN_PROGRESS
 
 
 def parser() -> argparse.ArgumentParser:
@@ -29,6 +31,8 @@ def get_result(args: argparse.Namespace) -> int:
     ctx = cli.start(args, [name])
     statuses, timed_out = ctx.settled_statuses([name], args)
     session, state = statuses[name]
+    if ctx.incomplete and state not in IN_PROGRESS:
+        raise TimedOut(f"Session '{name}' could not be fully asked before --timeout", name=name)
     console.emit(results.answer(ctx, name, session, state, timed_out=timed_out, as_json=args.json))
     return 0
 
