@@ -156,12 +156,12 @@ def trace(message: str) -> None:
 
 def traceback(exc: BaseException | None = None) -> None:
     """Print the traceback of ``exc`` (else of the exception being handled) on stderr, in
-    debug mode; escaped as a result is, since a plugin wrote its messages."""
+    debug mode; each of its lines escaped as a note is, since a plugin wrote its messages."""
     import traceback as tb
 
     end_live()
     text = tb.format_exc() if exc is None else "".join(tb.format_exception(exc))
-    _to_stderr(printable(text, multiline=True))
+    _to_stderr("\n".join(printable(line) for line in text.split("\n")))
 
 
 def _note(line: str) -> None:

@@ -21,12 +21,14 @@ def one_line(text: str) -> str:
 
 
 #: Code points Python counts as printable that show nothing at all: the Hangul fillers,
-#: the combining grapheme joiner, variation selectors, the braille blank, Khmer's inherent
-#: vowels and Mongolian's variation selectors. One of them makes two names look alike.
-_INVISIBLE = re.compile(
-    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
-    "\U000e0100-\U000e01ef]"
-)
+#: the combining grapheme joiner, the braille blank, Khmer's inherent vowels, Mongolian's
+#: variation selectors ...
+_INVISIBLE_LETTERS = "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2800\u3164\uffa0"
+#: ... and the variation selectors, which a result keeps (an emoji's presentation).
+_VARIATION_SELECTORS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
+#: One of them makes two names look alike.
+_INVISIBLE = re.compile(f"[{_INVISIBLE_LETTERS}{_VARIATION_SELECTORS}]")
+_INVISIBLE_IN_RESULTS = re.compile(f"[{_INVISIBLE_LETTERS}]")
 #: Runs of what may need escaping on one line: anything but printable ASCII, so a clean
 #: text is looked at run by run at C speed.
 _CANDIDATES = re.compile(r"[^\x20-\x7e]+")
@@ -51,9 +53,10 @@ def printable(text: str, *, multiline: bool = False) -> str:
     characters such as zero-width ones, direction marks, U+FEFF and the soft hyphen, line
     and paragraph separators, spaces other than U+0020, surrogates, private-use and
     unassigned ones), and so are the invisible letters and marks of :data:`_INVISIBLE`.
-    ``multiline`` (a result's text) keeps line feeds, tabs, the CR of a CRLF and every
-    letter, mark and space, and escapes the other controls, the separators, surrogates and
-    the format characters but the joiners and tags of emoji. (:func:`ao_core.console.emit`
+    ``multiline`` (a result's text) keeps line feeds, tabs, the CR of a CRLF, spaces and
+    every visible letter and mark, and escapes the other controls, the separators,
+    surrogates, the invisible letters and the format characters but the joiners, tags and
+    variation selectors of emoji. (:func:`ao_core.console.emit`
     checks a whole answer on its bytes and calls this only when it needs it.)
     """
     if multiline:
@@ -74,8 +77,8 @@ def printable(text: str, *, multiline: bool = False) -> str:
 
 def _result_text(text: str) -> str:
     probe = text.replace("\r\n", "").replace("\n", "").replace("\t", "")
-    if probe.isprintable():  # no control, format character or separator: the usual
-        return text
+    if probe.isprintable() and (probe.isascii() or not _INVISIBLE_IN_RESULTS.search(probe)):
+        return text  # no control, format character, separator or invisible letter: the usual
     unsafe = _result_unsafe()
     if not unsafe.search(text):
         return text
@@ -110,7 +113,7 @@ def _result_unsafe() -> re.Pattern[str]:
                 ranges.append([code, code])
         formats = "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges)
         controls = "\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
-        _RESULT_UNSAFE.append(re.compile(f"[{controls}{formats}]"))
+        _RESULT_UNSAFE.append(re.compile(f"[{controls}{formats}{_INVISIBLE_LETTERS}]"))
     return _RESULT_UNSAFE[0]
 
 

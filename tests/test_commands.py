@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from backup_files import result_message
+from conftest import BIN_DIR, clean_environ
 
 STILL_RUNNING = (
     "Error: Session 'busy' is still running. Wait for completion or check status with ao-status.\n"
@@ -194,6 +197,33 @@ def test_missing_project_directory_is_one_line(ao, tmp_path):
     outcome = ao("ao-list-sessions", "--project-dir", str(missing))
     assert (outcome.status, outcome.out) == (1, "")
     assert outcome.err == f"Error: Project directory does not exist: {missing}\n"
+
+
+def test_a_deleted_current_directory_is_a_config_error(tmp_path):
+    """Issue 19, item 10: the current directory deleted under the command (no
+    --project-dir): the config error, in text and --json, not an internal one."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    env = clean_environ(AGENT_ORCHESTRATOR_BACKENDS="file")
+    probe = (
+        "import os, sys\n"
+        f"os.chdir({str(gone)!r}); os.rmdir({str(gone)!r})\n"
+        "os.execv(sys.argv[1], sys.argv[1:])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(BIN_DIR / "ao-status"), "alpha", "--json"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    message = (
+        "The current directory cannot be used (No such file or directory): "
+        "give --project-dir or set AGENT_ORCHESTRATOR_PROJECT_DIR"
+    )
+    assert done.stderr == f"Error: {message}\n"
+    assert json.loads(done.stdout) == {
+        "name": None,
+        "error": {"code": "config", "message": message},
+    }
 
 
 def test_unreadable_sessions_directory_is_one_line(ao, tmp_path):

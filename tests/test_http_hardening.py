@@ -35,6 +35,7 @@ from hostile_server import (
     redirect,
     silence,
 )
+from peak_memory import BOUND_MIB, measure
 from server_fixtures import api_env
 
 from ao_core.errors import ServerFailure
@@ -549,3 +550,227 @@ def test_wait_with_stderr_closed(env, backups) -> None:
     wait = [installed("ao-status"), "busy", "--wait", "--timeout", "0.2"]
     done = run_with(wait, env, "2>&-")
     assert (done.returncode, done.stdout) == (124, "running\n")
+
+
+# --- issue 19, item 4: the key never leaks through a cut ----------------------------------
+
+LONG_KEY = "sk-live-" + "0123456789abcdef" * 2  # 40 characters
+
+
+@pytest.mark.parametrize("offset", [0, 1, 21, 30, 59])
+@pytest.mark.parametrize("where", ["reason", "content-type", "encoding"])
+def test_a_key_echoed_at_the_cut_is_hidden(call, on_disk, hostile, where, offset) -> None:
+    """Whatever the offset at which the server echoes the key, no four characters of it
+    are printed: scrubbed before the cut, and a piece of it left at the cut hidden."""
+    echo = "x" * offset + LONG_KEY + " and more"
+    if where == "reason":
+        behaviour = answer("no", status=500, reason=echo)
+    elif where == "content-type":
+        behaviour = answer(b"<html>", content_type=echo)
+    else:
+        behaviour = answer(b"{}", headers={"Content-Encoding": echo})
+    hostile.route("GET", "/sessions", behaviour)
+    extra = settings(hostile.url, AGENT_ORCHESTRATOR_API_KEY=LONG_KEY, **LOUD)
+    outcome = call("ao-status", "test-session", extra_env=extra)
+    assert (outcome.status, outcome.out) == (0, "finished\n")
+    shown = outcome.out + outcome.err
+    leaked = [LONG_KEY[i : i + 4] for i in range(len(LONG_KEY) - 3) if LONG_KEY[i : i + 4] in shown]
+    assert leaked == [], shown
+
+
+def test_the_cut_hides_a_partial_key() -> None:
+    client = Client("http://127.0.0.1:9", timeout=1, key=LONG_KEY)
+    assert client.shown("HTTP 500 " + LONG_KEY, 20) == "HTTP 500 ***"
+    assert client.shown("a" * 10 + LONG_KEY, 15) == "a" * 10 + "***"
+    assert client.shown("plain reason", 60) == "plain reason"
+
+
+# --- issue 19, item 8: every JSON document parses under a strict parser --------------------
+
+SID = "ses_0123456789ab"
+
+
+def strict(text: str) -> object:
+    def refuse(literal: str) -> object:
+        raise AssertionError(f"{literal} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    "data, value",
+    [
+        (b"1e400", None),
+        (b"-1e400", None),
+        (b'{"big": 1e400, "small": -1e400, "ok": 1.5}', {"big": None, "small": None, "ok": 1.5}),
+        (b"[1e999, 2]", [None, 2]),
+    ],
+)
+def test_a_structured_result_beyond_a_double_is_strict_json(call, backups, hostile, data, value):
+    hostile.route("GET", f"/sessions/{SID}", answer(coordinator(SID, "finished")))
+    hostile.route("GET", f"/sessions/{SID}/result", answer(b'{"result_data": ' + data + b"}"))
+    text = call("ao-get-result", SID, extra_env=settings(hostile.url))
+    assert (text.status, text.err) == (0, "")
+    assert strict(text.out) == value
+    as_json = call("ao-get-result", SID, "--json", extra_env=settings(hostile.url))
+    assert strict(as_json.out) == {"name": SID, "result": value}
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+def test_a_body_with_nan_is_not_json(call, on_disk, hostile, literal) -> None:
+    hostile.route("GET", "/sessions", answer(b'{"sessions": [], "x": ' + literal + b"}"))
+    outcome = call("ao-list-sessions", extra_env=settings(hostile.url))
+    assert_fell_back(
+        outcome, "ao-list-sessions", hostile.url, "GET /sessions: the response is not JSON "
+        "(application/json)",
+    )  # fmt: skip
+
+
+def coordinator(session_id: str, status: str) -> dict[str, object]:
+    return {"session": {"session_id": session_id, "status": status, "project_dir": "/p"}}
+
+
+# --- issue 19, item 9: the memory of bounded answers ----------------------------------------
+
+
+def _run_measured(command: list[str], env: dict[str, str]):
+    exe = shutil.which(command[0], path=str(BIN_DIR))
+    return measure([exe, *command[1:]], clean_environ(**env), timeout=240)
+
+
+def _listing(count: int, width: int) -> bytes:
+    entries = b",".join(b'{"session_id":"%s"}' % (b"%0*d" % (width, i)) for i in range(count))
+    return b'{"sessions":[' + entries + b"]}"
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"]], ids=["text", "json"])
+def test_a_listing_at_the_limits_stays_within_the_memory_bound(env, hostile, flags) -> None:
+    """330,000 sessions in 32 MiB and just under a million JSON values (before: 529 MiB)."""
+    body = _listing(330_000, 80)
+    assert len(body) <= MAX_RESPONSE_BYTES
+    hostile.route("GET", "/sessions", answer(body))
+    del body
+    slow_ok = api_env(hostile.url, AGENT_ORCHESTRATOR_SESSION_MANAGER_TIMEOUT="60")
+    run = _run_measured(["ao-list-sessions", *flags], {**env, **slow_ok})
+    assert (run.status, run.err) == (0, "")
+    assert run.out.count("\n") >= 330_000
+    assert run.peak_mib < BOUND_MIB
+
+
+RESULTS = {
+    "text-of-32MiB": lambda: b'{"result_text": "' + b"x" * (MAX_RESPONSE_BYTES - 100) + b'"}',
+    "escapes-of-32MiB": lambda: (
+        b'{"result_text": "' + b"\\u001b" * ((MAX_RESPONSE_BYTES - 100) // 6) + b'"}'
+    ),
+    "a-million-strings": lambda: (
+        b'{"result_data": ['
+        + b",".join(b'"%030d"' % i for i in range(MAX_JSON_VALUES - 10))
+        + b"]}"
+    ),
+}
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"]], ids=["text", "json"])
+@pytest.mark.parametrize("kind", list(RESULTS))
+def test_a_result_at_the_limits_stays_within_the_memory_bound(env, hostile, kind, flags):
+    """Before: 413 MiB for the largest structured result."""
+    body = RESULTS[kind]()
+    assert len(body) <= MAX_RESPONSE_BYTES
+    hostile.route("GET", f"/sessions/{SID}", answer(coordinator(SID, "finished")))
+    hostile.route("GET", f"/sessions/{SID}/result", answer(body))
+    del body
+    slow_ok = api_env(hostile.url, AGENT_ORCHESTRATOR_SESSION_MANAGER_TIMEOUT="60")
+    run = _run_measured(["ao-get-result", SID, *flags], {**env, **slow_ok})
+    assert (run.status, run.err) == (0, "")
+    assert len(run.out) > MAX_RESPONSE_BYTES // 2
+    assert run.peak_mib < BOUND_MIB
+
+
+def test_an_absurd_session_id_is_left_out_before_it_is_quoted(env, backups, hostile) -> None:
+    """24 MiB of ``%`` as an id (before: 1.6 GiB while quoted into a URL): left out, the
+    other sessions listed, one warning; and it is never asked for."""
+    absurd = "%" * (24 << 20)
+    listing = {"sessions": [{"session_id": absurd, "session_name": "absurd"},
+                            {"session_id": "ok-id", "session_name": "fine"}]}  # fmt: skip
+    hostile.route("GET", "/sessions", answer(listing))
+    hostile.route("GET", "/sessions/ok-id/status", answer({"status": "running"}))
+    run = _run_measured(["ao-list-sessions", "--long"], {**env, **settings(hostile.url)})
+    assert run.status == 0
+    assert run.out == "fine running (session-id: ok-id, project-dir: unknown)\n"
+    assert run.err == (
+        f"Warning: the Agent Session Manager at {hostile.url} listed 1 session whose id or "
+        "name is no session's (over 1024 characters, or not UTF-8): left out\n"
+    )
+    assert run.peak_mib < BOUND_MIB
+    assert [r.path for r in hostile.requests] == ["/sessions", "/sessions/ok-id/status"]
+
+
+# --- issue 19, item 10: a lone surrogate hides nothing else -------------------------------
+
+
+def test_a_session_id_with_a_lone_surrogate_is_left_out_alone(ao, backups, hostile) -> None:
+    body = (
+        b'{"sessions": [{"session_id": "bad\\ud800id", "session_name": "bad"},'
+        b' {"session_id": "ok-id", "session_name": "fine"}]}'
+    )
+    hostile.route("GET", "/sessions", answer(body))
+    outcome = ao("ao-list-sessions", extra_env=settings(hostile.url))
+    assert outcome.status == 0
+    assert outcome.out == "fine (session-id: ok-id, project-dir: unknown)\n"
+    assert outcome.err.startswith(f"Warning: the Agent Session Manager at {hostile.url} listed 1 ")
+
+
+# --- issue 19: a server that is down is visible to programs --------------------------------
+
+
+@pytest.mark.parametrize(
+    "behaviour, code",
+    [
+        (lambda: answer("no", status=500), "server_error"),
+        (lambda: answer('{"detail": "no"}', status=401), "refused"),
+        (lambda: answer(b"<html>", content_type="text/html"), "bad_answer"),
+        (lambda: huge(MAX_RESPONSE_BYTES + 1), "bad_answer"),
+        (lambda: silence(), "timeout"),
+        (lambda: redirect(302), "server_error"),
+    ],
+)
+def test_json_names_the_backend_that_could_not_be_used(ao, on_disk, hostile, behaviour, code):
+    hostile.route("GET", "/sessions", behaviour())
+    for command, args in (("ao-status", ["ghost"]), ("ao-get-result", ["ghost"])):
+        outcome = ao(command, *args, "--json", extra_env=settings(hostile.url))
+        document = json.loads(outcome.out)
+        (problem,) = document["unavailable"]
+        assert (problem["backend"], problem["code"]) == ("api", code)
+        assert outcome.err == f"Warning: {problem['message']}{FALLING_BACK}\n" + (
+            "Error: Session 'ghost' does not exist\n" if command == "ao-get-result" else ""
+        )
+        assert problem["message"].startswith(f"cannot use the server at {hostile.url} (")
+
+
+def test_json_names_an_unreachable_server(ao, on_disk, refusing_port) -> None:
+    outcome = ao("ao-status", "ghost", "--json", extra_env=settings(refusing_port.url))
+    assert (outcome.status, json.loads(outcome.out)) == (
+        0,
+        {
+            "name": "ghost",
+            "status": "not_existent",
+            "backend": None,
+            "unavailable": [
+                {
+                    "backend": "api",
+                    "code": "unreachable",
+                    "message": f"cannot use the server at {refusing_port.url} (connection refused)",
+                }
+            ],
+        },
+    )
+    # the arrays keep their shape
+    listed = ao("ao-list-sessions", "--json", extra_env=settings(refusing_port.url))
+    assert [s["name"] for s in json.loads(listed.out)] == ["test-session"]
+    answered = ao("ao-status", "test-session", "--json")  # the files only: nothing unavailable
+    assert "unavailable" not in json.loads(answered.out)
+
+
+def test_a_bad_url_is_a_config_problem(ao, on_disk) -> None:
+    outcome = ao("ao-status", "ghost", "--json", extra_env=settings("htp://nowhere"))
+    assert json.loads(outcome.out)["unavailable"][0]["code"] == "config"

@@ -214,3 +214,121 @@ def test_a_backend_that_fails_to_load_is_one_warning(tmp_path, capsys, load, rea
         f"Warning: backend 'broken' (from ao-plugin-broken 1.2) failed to load: {reason}"
     )
     assert pm.get_plugin("broken") is None
+
+
+# --- issue 19, item 6: every answer checked for type and shape, copied into plain values ---
+
+
+class Spiteful(str):
+    """A status that raises whenever the core would hash, compare or test it."""
+
+    def __hash__(self) -> int:
+        raise RuntimeError("no hash")
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no eq")
+
+    def __bool__(self) -> bool:
+        raise RuntimeError("no bool")
+
+    __ne__ = __eq__
+
+
+class NoIteration(list):
+    def __iter__(self):
+        raise RuntimeError("no iteration")
+
+    def __len__(self) -> int:
+        raise RuntimeError("no len")
+
+
+class NoItems(dict):
+    def items(self):
+        raise RuntimeError("no items")
+
+
+class TrickySession(Session):
+    def __getattribute__(self, name: str) -> object:
+        if name == "project_dir":
+            raise RuntimeError("no project dir")
+        return super().__getattribute__(name)
+
+
+def test_answers_are_plain_copies(tmp_path, capsys) -> None:
+    config = config_for(tmp_path)
+    pm = manager(
+        tmp_path,
+        backend(
+            "spite",
+            Scripted(
+                fetch_status=Spiteful("finished"),
+                list_sessions=NoIteration([ALPHA, Session(name=Spiteful("beta"))]),
+            ),
+        ),
+    )
+    status = pm.hook.fetch_status(session=ALPHA, config=config)
+    assert type(status) is str and status == "finished" and status  # hash, ==, bool: fine
+    (listed,) = pm.hook.list_sessions(config=config)
+    assert [type(s.name) for s in listed] == [str, str]
+    assert {s.name for s in listed} == {"alpha", "beta"}
+    assert capsys.readouterr().err == ""
+
+
+def test_a_session_whose_field_raises_is_left_out(tmp_path, capsys) -> None:
+    tricky = TrickySession(name="tricky")
+    pm = manager(tmp_path, backend("odd", Scripted(list_sessions=[ALPHA, tricky])))
+    (listed,) = pm.hook.list_sessions(config=config_for(tmp_path))
+    assert [s.name for s in listed] == ["alpha"]
+    assert capsys.readouterr().err == (
+        "Warning: backend 'odd' in list_sessions: 1 answer left out, returned a "
+        "TrickySession whose project_dir raises RuntimeError\n"
+    )
+
+
+def test_a_dict_of_statuses_is_read_without_its_methods(tmp_path) -> None:
+    class Statuses(Scripted):
+        @hookimpl
+        def fetch_statuses(self, sessions, config):
+            return NoItems(alpha=Spiteful("running"), gone="not_existent")
+
+    pm = manager(tmp_path, backend("odd", Statuses()))
+    (answer,) = pm.hook.fetch_statuses(sessions=[ALPHA], config=config_for(tmp_path))
+    assert answer == {"alpha": "running"} and type(answer["alpha"]) is str
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise ValueError("cannot print me")
+
+
+class LoudFailure(SessionFailed):
+    def __str__(self) -> str:
+        raise ValueError("cannot print me either")
+
+
+def test_an_exception_that_cannot_be_printed_is_still_one_warning(tmp_path, capsys) -> None:
+    pm = manager(tmp_path, backend("odd", Scripted(fetch_status=Unprintable())))
+    assert pm.hook.fetch_status(session=ALPHA, config=config_for(tmp_path)) is None
+    assert capsys.readouterr().err == "Warning: backend 'odd' failed in fetch_status: Unprintable\n"
+
+
+def test_a_deliberate_exception_reaches_the_command_as_the_cores_own(tmp_path) -> None:
+    pm = manager(tmp_path, backend("odd", Scripted(fetch_result=LoudFailure("x"))))
+    with pytest.raises(SessionFailed) as caught:
+        pm.hook.fetch_result(session=ALPHA, config=config_for(tmp_path))
+    assert type(caught.value) is SessionFailed
+    assert str(caught.value) == "LoudFailure"
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [KeyboardInterrupt(), SystemExit(0), GeneratorExit(), BaseException("deep")],
+    ids=["keyboard-interrupt", "system-exit", "generator-exit", "base-exception"],
+)
+def test_a_base_exception_from_a_hook_is_the_plugins_failure(tmp_path, capsys, raised) -> None:
+    from ao_core import interrupts
+
+    pm = manager(tmp_path, backend("odd", Scripted(resolve_session=raised)))
+    with interrupts.watch_interrupts():  # as a command runs: Ctrl-C is watched
+        assert pm.hook.resolve_session(name="alpha", config=config_for(tmp_path)) is None
+    assert capsys.readouterr().err.startswith("Warning: backend 'odd' failed in resolve_session: ")
