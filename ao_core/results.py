@@ -40,6 +40,8 @@ def answer(
         raise SessionFailed(f"Session '{name}' has no result: its status is '{state}'", name=name)
     if result is None:
         raise NoResult(f"Session '{name}' is {state} but has no result", name=name)
-    if as_json:
-        return answers.json_text({"name": name, "result": answers.result_value(result, session)})
-    return result
+    if not as_json:
+        return result
+    value = answers.result_value(result, session)
+    del result  # a structured result's text is not held while its value is written
+    return answers.json_text({"name": name, "result": value})
