@@ -740,12 +740,12 @@ NOTES = """\
   136 M; the floor with importlib.metadata 250 M; `ao-status` 312 M before, 183 M now.
   Over the bare floor's 136 M: importing argparse 8 M and building and running the
   parser 7 M (gettext, which imports `locale`, 4 M); `dataclasses`, for `Session`, 6 M;
-  about 0.35 M for each of the 25 modules of ours a command loads (finding, reading and
-  running it), 9 M in all; their bodies (exception classes, settings, hookspecs) about
+  about 0.35 M for each of the 19 modules of ours a command loads (finding, reading and
+  running it), 7 M in all; their bodies (exception classes, settings, hookspecs) about
   6 M; pluggy's plugin manager and registering the guarded file backend 5 M; the
   entry-point scan 1.4 M; the cyclic garbage collector's passes over what all these
-  imports create about 9 M (measured with it disabled; not touched: a process-wide
-  switch). The same saving shows on `ao-list-sessions` of 10,000 files (1118 M before,
+  imports create about 9 M, spread over the rest (measured with it disabled; not
+  touched: a process-wide switch). The same saving shows on `ao-list-sessions` of 10,000 files (1118 M before,
   986 M now: 132 M, as for `ao-status`); via the API it is 33 M (595 M to 562 M, and
   1229 M to 1196 M with 10,000 sessions): `requests` imports most of what
   importlib.metadata did anyway (`http.client` imports email; urllib3 2's `http2`
