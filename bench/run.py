@@ -745,11 +745,11 @@ NOTES = """\
   6 M; pluggy's plugin manager and registering the guarded file backend 5 M; the
   entry-point scan 1.4 M; the cyclic garbage collector's passes over what all these
   imports create about 9 M, spread over the rest (measured with it disabled; not
-  touched: a process-wide switch). The same saving shows on `ao-list-sessions` of 10,000 files (1118 M before,
-  986 M now: 132 M, as for `ao-status`); via the API it is 33 M (595 M to 562 M, and
-  1229 M to 1196 M with 10,000 sessions): `requests` imports most of what
-  importlib.metadata did anyway (`http.client` imports email; urllib3 2's `http2`
-  module imports importlib.metadata itself), so there only the scan of every
+  touched: a process-wide switch). The same saving shows on `ao-list-sessions` of
+  10,000 files (1118 M before, 986 M now: 132 M, as for `ao-status`); via the API it is
+  33 M (595 M to 562 M, and 1229 M to 1196 M with 10,000 sessions): `requests` imports
+  most of what importlib.metadata did anyway (`http.client` imports email; urllib3 2's
+  `http2` module imports importlib.metadata itself), so there only the scan of every
   distribution's metadata is saved.
 - **Against `python -c pass` and the floors.** On this shared 2-CPU machine, side by
   side (60 interleaved runs, medians): `python -c pass` 26 ms, `import pluggy` 80 ms,
