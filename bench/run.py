@@ -750,7 +750,9 @@ NOTES = """\
   33 M (595 M to 562 M, and 1229 M to 1196 M with 10,000 sessions): `requests` imports
   most of what importlib.metadata did anyway (`http.client` imports email; urllib3 2's
   `http2` module imports importlib.metadata itself), so there only the scan of every
-  distribution's metadata is saved.
+  distribution's metadata is saved. That is a few milliseconds, inside the spread of a run
+  of several hundred on this shared machine (see the min–max above): the `--before`
+  table's API rows can read either way.
 - **Against `python -c pass` and the floors.** On this shared 2-CPU machine, side by
   side (60 interleaved runs, medians): `python -c pass` 26 ms, `import pluggy` 80 ms,
   the bare floor 89 ms, the floor 175 ms, `ao-status` 218 ms before and 119 ms now
