@@ -231,9 +231,9 @@ _OBJECT_NAMES = frozenset(dir(object))
 
 
 def _overrides(plugin: object, name: str) -> bool:
-    """Whether ``plugin`` (an instance: what is registered is always a guarded backend,
-    what it is made from an instance or a module) has ``name`` from anything but
-    ``object``: its own ``__dict__`` or a class of its type other than ``object``.
+    """Whether ``plugin`` has ``name`` from anything but ``object``: its own ``__dict__``
+    or a class of its type other than ``object`` (what is registered is a guarded
+    backend; what it guards, an instance or a module).
 
     pluggy looks every name ``dir()`` gives up with :func:`inspect.getattr_static`, the
     greater part of registering a backend; object's own names cannot be hooks.

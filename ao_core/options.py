@@ -44,8 +44,10 @@ class HelpFormatter(argparse.HelpFormatter):
         indent_increment: int = 2,
         max_help_position: int = 24,
         width: int | None = None,
+        **more: object,  # what a newer argparse passes on
     ) -> None:
-        super().__init__(prog, indent_increment, max_help_position, 80 if width is None else width)
+        given = 80 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, given, **more)
         if width is None:
             self._asked = (indent_increment, max_help_position)
             del self._width, self._max_help_position

@@ -716,20 +716,57 @@ NOTES = """\
   hundreds with polling; a 10 s wait costs the stream plus a safety-net round every
   `--interval`. The stream reader (`events.py`, `sse.py`, `threading`, `queue`) costs
   about 4 ms to import after `requests` and is imported only when a wait watches.
-- **`ao-status` on files against the floor.** On this 2-CPU machine that row reads
-  1.4 to 1.5 (about 75 ms against 55 ms) for `main` before the Coordinator work as
-  well as after it (measured side by side, 30 interleaved runs each: 75.7 ms and
-  73.8 ms); the floor here is far cheaper than on the machine of the previous run
-  (170 ms), so the fixed cost of our own imports weighs more in the ratio. Against the
-  release this session started from (8f9ed6b), measured side by side (80 interleaved
-  runs), `ao-status` on files went from 59.3 ms to 64.0 ms with the modules the
-  refactoring split out, and back to 63.6 ms once the wait loop, the deadline, the
-  signal handling and `difflib` were imported only when used: about 4 ms, a dozen small
-  modules more to find and load.
-- **Where the time goes.** On this machine a bare `python -c pass` takes about 60 ms;
-  importing pluggy and scanning the `ao.plugins` entry points (every installed
-  distribution's metadata) takes about 90 ms more, and both are in the floor. Our own
-  imports and the plugin registration add 10 to 20 ms.
+- **Start-up (issue 22).** Every command started with importlib.metadata, to find the
+  `ao.plugins` entry points: its import (email, zipfile, csv, pathlib, shutil ...) and
+  its reading of every installed distribution's metadata were about half of
+  `ao-status` on files. `ao_core/entrypoints.py` now walks the `sys.path` directories as
+  importlib.metadata does and reads only the `entry_points.txt` files (first
+  distribution of a name wins, as there), and the name and version of a distribution
+  that offers the group; whatever it does not read the same way (a zip or egg on
+  `sys.path`, a finder with distributions of its own, an odd header) goes to
+  importlib.metadata. Nothing is cached: about 20 µs per installed distribution, so a
+  plugin installed or uninstalled a moment ago is found or forgotten at once. Then what
+  a command on files does not use is no longer imported: pathlib (`Config` keeps its
+  directories as strings and makes the Paths on first use), shutil (argparse's help
+  formatter asked for the terminal's width for every option added), `math`, the
+  tracer, the shapes of `--json` answers, and the compiled escaping pattern (about
+  1 ms to compile, needed only by text with control characters). `Config`, `Setting`,
+  `Hook`, `Backend` and `Context` are frozen records (`ao_core/records.py`) instead of
+  dataclasses, whose decorator compiles each class's methods at start-up; `Session`
+  stays the dataclass the README promises plugin authors.
+- **What start-up costs now.** Instructions executed (valgrind, deterministic whatever
+  the load; `ao-status architect` on the examples, `BACKENDS=file`, from a wheel install
+  with the test extra): `python -c pass` 38 M; `import pluggy` 127 M; the bare floor
+  136 M; the floor with importlib.metadata 250 M; `ao-status` 312 M before, 183 M now.
+  Over the bare floor's 136 M: importing argparse 8 M and building and running the
+  parser 7 M (gettext, which imports `locale`, 4 M); `dataclasses`, for `Session`, 6 M;
+  about 0.35 M for each of the 19 modules of ours a command loads (finding, reading and
+  running it), 7 M in all; their bodies (exception classes, settings, hookspecs) about
+  6 M; pluggy's plugin manager and registering the guarded file backend 5 M; the
+  entry-point scan 1.4 M; the cyclic garbage collector's passes over what all these
+  imports create about 9 M, spread over the rest (measured with it disabled; not
+  touched: a process-wide switch). The same saving shows on `ao-list-sessions` of
+  10,000 files (1118 M before, 986 M now: 132 M, as for `ao-status`); via the API it is
+  33 M (595 M to 562 M, and 1229 M to 1196 M with 10,000 sessions): `requests` imports
+  most of what importlib.metadata did anyway (`http.client` imports email; urllib3 2's
+  `http2` module imports importlib.metadata itself), so there only the scan of every
+  distribution's metadata is saved. That is a few milliseconds, inside the spread of a run
+  of several hundred on this shared machine (see the min–max above): the `--before`
+  table's API rows can read either way.
+- **Against `python -c pass` and the floors.** On this shared 2-CPU machine, side by
+  side (60 interleaved runs, medians): `python -c pass` 26 ms, `import pluggy` 80 ms,
+  the bare floor 89 ms, the floor 175 ms, `ao-status` 218 ms before and 119 ms now
+  (4.6 times the interpreter, 0.68 times the floor, 1.34 times the bare floor). The
+  bare floor alone is 3.4 times `python -c pass` here (pluggy's import is most of it:
+  inspect, typing, ast, dis), so 4 times the interpreter would leave 15 ms for argparse,
+  our modules and registering a backend, which cost about 30 ms here. What is left is in
+  the list above; the largest parts are argparse (kept), one module per job (kept), and
+  `Session` as a dataclass (kept: plugins may `dataclasses.replace` it).
+- **The 5 MB rows.** A 5 MB last line costs the same work as before (instructions: 1 M
+  to read it, 6 M to decode it, 53 M for `json.loads`; for `ao-get-result` 48 M more to
+  check and write the answer), but start-up is cheaper, so the same milliseconds weigh
+  more against the 20 B run: the ratio rose with the saving, though nothing in the 5 MB
+  path changed.
 """
 
 
