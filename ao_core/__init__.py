@@ -6,13 +6,14 @@ declare what the backend reads from the environment, and the errors a backend ma
 """
 
 from ao_core.config import Config
-from ao_core.errors import SessionBusy, SessionFailed, StorageError
+from ao_core.errors import BackendUnavailable, SessionBusy, SessionFailed, StorageError
 from ao_core.hookspecs import hookimpl
 from ao_core.session import Session, StructuredResult
 from ao_core.settings import Setting
 from ao_core.version import __version__
 
 __all__ = [
+    "BackendUnavailable",
     "Config",
     "Session",
     "SessionBusy",

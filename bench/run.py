@@ -656,13 +656,15 @@ NOTES = """\
 
 
 def kept_load_section(path: Path) -> str:
-    """The section ``bench/load.py --write`` put in the report, kept across a rewrite."""
-    from load import BEGIN, END
-
+    """The sections ``bench/load.py --write`` and ``bench/hostile.py --write`` put in the
+    report, kept across a rewrite."""
     old = path.read_text() if path.exists() else ""
-    if BEGIN not in old or END not in old:
-        return ""
-    return "\n" + old[old.index(BEGIN) : old.index(END) + len(END)] + "\n"
+    kept = ""
+    for name in ("load", "hostile"):
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+        if begin in old and end in old:
+            kept += "\n" + old[old.index(begin) : old.index(end) + len(end)] + "\n"
+    return kept
 
 
 def render(report, sizes: Sizes) -> str:
