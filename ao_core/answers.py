@@ -45,6 +45,17 @@ def _dumps(value: object, indent: int | None) -> str:
     return "".join(blocks)
 
 
+def json_members(document: dict[str, object]) -> Iterator[str]:
+    """The pieces of ``json_text(document)`` (the same text, once joined), made member by
+    member, so a result of megabytes in it is escaped once and never copied into a
+    second, whole document."""
+    yield "{"
+    for index, (key, value) in enumerate(document.items()):
+        yield ("" if index == 0 else ", ") + json_text(key) + ": "
+        yield json_text(value)
+    yield "}"
+
+
 def json_array(items: Iterable[object], *, indent: int = 2) -> Iterator[str]:
     """The lines of ``json_text(list(items), indent=indent)`` (once joined with line feeds,
     the same text), made one item at a time, so a long listing is never held whole."""

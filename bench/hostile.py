@@ -175,7 +175,8 @@ def cases(quick: bool) -> Iterator[tuple[str, Callable[[Path], tuple]]]:
             "        while True:\n            try:\n                time.sleep(3600)\n"
             "            except BaseException:\n                pass\n"
         )
-        env = env_for("http://127.0.0.1:9", project, AGENT_ORCHESTRATOR_BACKENDS="stuck,file")
+        env = env_for("http://127.0.0.1:9", project)
+        env["AGENT_ORCHESTRATOR_BACKENDS"] = "stuck,file"
         env.update(install(project / "plugins", {"stuck": source}))
         argv = ["ao-status", "alpha", "--wait", "--timeout", "2"]
         return (*run(argv, env), 0)

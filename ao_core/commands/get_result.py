@@ -56,8 +56,9 @@ def get_result(args: argparse.Namespace) -> int:
     if args.json:
         value = answers.result_value(result, session)
         del result  # a result of megabytes is not held twice, as text and as its value
-        document = {"name": name, "result": value}
-        console.emit(answers.json_text(answers.with_unavailable(document, ctx.unavailable())))
+        document = answers.with_unavailable({"name": name, "result": value}, ctx.unavailable())
+        del value
+        console.emit_lines(answers.json_members(document), separator="")
     else:
         console.emit(result)
     return 0
