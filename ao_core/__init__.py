@@ -9,7 +9,14 @@ raise.
 """
 
 from ao_core.config import Config
-from ao_core.errors import AlreadyExists, Refused, SessionBusy, SessionFailed, StorageError
+from ao_core.errors import (
+    AlreadyExists,
+    BackendUnavailable,
+    Refused,
+    SessionBusy,
+    SessionFailed,
+    StorageError,
+)
 from ao_core.hookspecs import hookimpl
 from ao_core.records import Blueprint, Details, Event, EventLog, Turn
 from ao_core.session import Session, StructuredResult
@@ -18,6 +25,7 @@ from ao_core.version import __version__
 
 __all__ = [
     "AlreadyExists",
+    "BackendUnavailable",
     "Blueprint",
     "Config",
     "Details",

@@ -44,20 +44,47 @@ def _dumps(value: object, indent: int | None) -> str:
     return "".join(blocks)
 
 
-def json_array(items: Iterable[object], *, indent: int = 2) -> Iterator[str]:
-    """The lines of ``json_text(list(items), indent=indent)`` (once joined with line feeds,
-    the same text), made one item at a time, so a long listing is never held whole."""
-    pad = " " * indent
-    previous = None
-    for item in items:
-        piece = pad + json_text(item, indent=indent).replace("\n", "\n" + pad)
-        yield "[" if previous is None else previous + ","
-        previous = piece
-    if previous is None:
+def json_members(document: dict[str, object]) -> Iterator[str]:
+    """The pieces of ``json_text(document)`` (the same text, once joined), made member by
+    member, so a result of megabytes in it is escaped once and never copied into a
+    second, whole document."""
+    yield "{"
+    for index, (key, value) in enumerate(document.items()):
+        yield ("" if index == 0 else ", ") + json_text(key) + ": "
+        yield json_text(value)
+    yield "}"
+
+
+def json_array(items: Iterable[object], *, indent: int = 2, batch: int = 1024) -> Iterator[str]:
+    """The pieces of ``json_text(list(items), indent=indent)`` (once joined with line feeds,
+    the same text), made ``batch`` items at a time, so a long listing is never held whole."""
+    pending: str | None = None
+    chunk: list[object] = []
+
+    def pieces() -> Iterator[list[object]]:
+        nonlocal chunk
+        for item in items:
+            chunk.append(item)
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    for part in pieces():
+        if pending is not None:
+            yield pending + ","
+        pending = ("[\n" if pending is None else "") + _inner(part, indent)
+    if pending is None:
         yield "[]"
     else:
-        yield previous
+        yield pending
         yield "]"
+
+
+def _inner(items: list[object], indent: int) -> str:
+    """The lines of ``json_text(items, indent=indent)`` between its brackets' lines."""
+    return json_text(items, indent=indent)[2:-2]
 
 
 def _finite(value: object) -> object:

@@ -54,24 +54,43 @@ def emit(text: str) -> None:
     """Print one answer on stdout, its control characters escaped (line feeds and tabs kept).
 
     A clean answer, the usual, is checked on the very bytes written, at the speed of a
-    memory scan: a 5 MB result is not copied once more to be checked. Characters the
-    stream's encoding cannot show are written as backslash escapes. Flushed at once, so a
-    lost answer is known here: :class:`OutputLost` (stdout closed or failing), or
-    :class:`BrokenPipeError` (the reader went away).
+    memory scan. A long answer is escaped, encoded and written :data:`PIECE` characters at
+    a time (never cutting a CRLF), so a result of 64 MiB is never held twice more, as
+    escaped text and as bytes. Characters the stream's encoding cannot show are written
+    as backslash escapes. Flushed at once, so a lost answer is known here:
+    :class:`OutputLost` (stdout closed or failing), or :class:`BrokenPipeError` (the
+    reader went away).
     """
+    _emit_part(text, final=True)
+
+
+def _emit_part(text: str, *, final: bool) -> None:
+    """:func:`emit`, ending with a line feed only when ``final``."""
     stream = _stdout()
     encoding = stream.encoding or "utf-8"
-    data = text.encode(encoding, "backslashreplace")  # no "+ '\n'": no copy of a 5 MB text
-    if not _clean(data, text):
-        data = printable(text, multiline=True).encode(encoding, "backslashreplace")
     try:
         buffer = getattr(stream, "buffer", None)
-        if buffer is None:
-            stream.write(data.decode(encoding) + "\n")
-        else:
+        if buffer is not None:
             stream.flush()
-            buffer.write(data)
-            buffer.write(b"\n")
+        start = 0
+        while True:
+            end = min(len(text), start + PIECE)
+            if text[end - 1 : end] == "\r":  # keep a CRLF in one piece
+                end = min(len(text), end + 1)
+            piece = text if (start, end) == (0, len(text)) else text[start:end]
+            data = piece.encode(encoding, "backslashreplace")
+            if not _clean(data, piece):
+                data = printable(piece, multiline=True).encode(encoding, "backslashreplace")
+            if end == len(text) and final:
+                data += b"\n"
+            if buffer is None:
+                stream.write(data.decode(encoding))
+            else:
+                buffer.write(data)
+            if end == len(text):
+                break
+            start = end
+        if buffer is not None:
             buffer.flush()
         stream.flush()
     except BrokenPipeError:
@@ -80,20 +99,29 @@ def emit(text: str) -> None:
         raise OutputLost(f"cannot write the answer: {_why(exc)}") from None
 
 
-def emit_lines(lines: Iterable[str]) -> None:
-    """Print an answer of many lines, as :func:`emit` would print them joined with line
-    feeds, a block of about :data:`BLOCK` characters at a time: a listing of a hundred
-    thousand sessions is never held whole, as text or as bytes."""
+#: The characters :func:`emit` escapes and encodes at a time.
+PIECE = 1 << 20
+
+
+def emit_lines(lines: Iterable[str], separator: str = "\n") -> None:
+    """Print an answer of many lines (or pieces), as :func:`emit` would print them joined
+    with ``separator``, a block of about :data:`BLOCK` characters at a time: a listing of a
+    hundred thousand sessions is never held whole, as text or as bytes."""
     block: list[str] = []
     size, written = 0, False
     for line in lines:
+        if len(line) >= BLOCK:  # a long one goes on its own, never copied into a block
+            _emit_part(separator.join([*block, ""]), final=False)
+            _emit_part(line, final=False)
+            block, size, written = [""], 0, True  # its separator, before what follows
+            continue
         block.append(line)
         size += len(line) + 1
         if size >= BLOCK:
-            emit("\n".join(block))
+            _emit_part(separator.join([*block, ""]), final=False)
             block, size, written = [], 0, True
     if block or not written:
-        emit("\n".join(block))
+        _emit_part(separator.join(block), final=True)
 
 
 #: The characters :func:`emit_lines` writes at a time.

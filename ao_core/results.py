@@ -44,4 +44,6 @@ def answer(
         return result
     value = answers.result_value(result, session)
     del result  # a structured result's text is not held while its value is written
-    return answers.json_text({"name": name, "result": value})
+    return answers.json_text(
+        answers.with_unavailable({"name": name, "result": value}, ctx.unavailable())
+    )

@@ -11,10 +11,12 @@ so a backend sees one thread per command whatever it keeps (a database connectio
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import queue
 
 from ao_core.errors import Overran
 
@@ -34,7 +36,7 @@ class Runner:
 
     def __init__(self, name: str) -> None:
         self._name = name
-        self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[_Call] | None = None
         self._thread: threading.Thread | None = None
         self._running: _Call | None = None
 
@@ -50,12 +52,16 @@ class Runner:
         if self._running is not None:
             raise Overran(still=True)
         if self._thread is None:
+            import queue  # only a wait pays for it
+
+            self._calls = queue.SimpleQueue()
             self._thread = threading.Thread(
                 target=self._serve, name=f"ao-{self._name}", daemon=True
             )
             self._thread.start()
         job = _Call(function, args, kwargs)
         self._running = job
+        assert self._calls is not None
         self._calls.put(job)
         if not job.done.wait(timeout):
             raise Overran(still=False)
@@ -65,6 +71,7 @@ class Runner:
         return job.value
 
     def _serve(self) -> None:
+        assert self._calls is not None
         while True:
             job = self._calls.get()
             try:

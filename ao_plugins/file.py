@@ -310,9 +310,20 @@ def _pread(fd: int, length: int, offset: int, path: str | Path) -> bytes:
 
 
 def _parse_line(line: bytes | memoryview) -> dict | None:
-    """A JSON object from one line; None for anything else (partial, binary, too deep)."""
+    """A JSON object from one line; None for anything else (partial, binary, too deep).
+
+    A view's bytes are let go once decoded, so a line of 64 MiB is held as bytes, text
+    and parsed value no more than two at a time.
+    """
     try:
-        message = json.loads(str(line, "utf-8"))
+        text = str(line, "utf-8")
+    except ValueError:
+        return None
+    finally:
+        if isinstance(line, memoryview):
+            line.release()
+    try:
+        message = json.loads(text)
     except (ValueError, RecursionError):
         return None
     return message if isinstance(message, dict) else None

@@ -771,14 +771,12 @@ NOTES = """\
 
 
 def kept_load_section(path: Path) -> str:
-    """The sections ``bench/load.py --write`` and ``bench/turns.py --write`` put in the
-    report, kept across a rewrite."""
-    import load
-    import turns
-
+    """The sections ``bench/load.py``, ``bench/hostile.py`` and ``bench/turns.py`` put in
+    the report with ``--write``, kept across a rewrite."""
     old = path.read_text() if path.exists() else ""
     kept = ""
-    for begin, end in ((load.BEGIN, load.END), (turns.BEGIN, turns.END)):
+    for name in ("load", "hostile", "turns"):
+        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
         if begin in old and end in old:
             kept += "\n" + old[old.index(begin) : old.index(end) + len(end)] + "\n"
     return kept

@@ -245,6 +245,25 @@ def test_a_sparse_gigabyte_without_a_newline_is_running_in_bounded_memory(
     assert peak < MEMORY_BOUND_KIB, f"ao-get-result peaked at {peak // 1024} MiB"
 
 
+@pytest.mark.parametrize("flags", [[], ["--json"]], ids=["text", "json"])
+@pytest.mark.parametrize("kind", ["text", "escapes"])
+def test_a_result_at_the_line_limit_stays_within_the_memory_bound(
+    env, backups, tmp_path, kind, flags
+):
+    """Issue 19, item 9: the longest last line read (just under 64 MiB) held as bytes,
+    text, parsed value and output at most two at a time (before: 208 MiB)."""
+    from ao_plugins.file import LAST_LINE_LIMIT
+
+    result = "x" * (LAST_LINE_LIMIT - 1024) if kind == "text" else "\x1b" * (LAST_LINE_LIMIT // 7)
+    backups.meta("big")
+    backups.log("big", result_message(result))
+    del result
+    outcome, peak = peak_memory(env, tmp_path, "ao-get-result", "big", *flags)
+    assert (outcome.status, outcome.err) == (0, "")
+    assert len(outcome.out) > LAST_LINE_LIMIT // 2
+    assert peak < MEMORY_BOUND_KIB, f"ao-get-result peaked at {peak // 1024} MiB"
+
+
 def test_a_sparse_gigabyte_of_line_breaks_is_running(backups, config):
     backups.meta("s")
     log = backups.log("s", result_message())
