@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+import load  # noqa: E402
 from hostile_server import (  # noqa: E402
     HostileServer,
     Request,
@@ -219,16 +220,6 @@ def render(rows: list[tuple[str, float, float, int, int]], quick: bool) -> str:
     return "\n".join(lines)
 
 
-def write(path: Path, block: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (the suite's run)")
@@ -240,7 +231,7 @@ def main() -> int:
     block = render(measure_all(args.quick), args.quick)
     print(block)
     if args.write:
-        write(args.out, block)
+        load.write(block, args.out, BEGIN, END)
     return 0
 
 

@@ -49,7 +49,7 @@ def turn_status(run: dict[str, Any]) -> Status:
         return Status("pending" if status in ("pending", "claimed") else str(status))
     if status == "failed":
         return Status("failed", reason(run.get("error")))
-    return Status(status if status in ("failed", "stopped") else "completed")
+    return Status("stopped" if status == "stopped" else "completed")
 
 
 def latest_run(runs: list[dict[str, Any]], session_id: str) -> dict[str, Any] | None:
