@@ -4,6 +4,8 @@ result (``ao-start`` and ``ao-resume`` print exactly the same once their turn is
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ao_core import answers
 from ao_core.cli import Context
 from ao_core.errors import NoResult, NotExistent, SessionFailed, StillRunning, TimedOut
@@ -18,10 +20,11 @@ from ao_core.session import (
 
 def answer(
     ctx: Context, name: str, session: Session | None, state: str, *, timed_out: bool, as_json: bool
-) -> str:
-    """The answer to print for ``name`` whose settled status is ``state``; raises the
-    error ``ao-get-result`` ends with when there is no result (a failed session's reason
-    included when the backend knows it)."""
+) -> Iterable[str]:
+    """The answer to print for ``name`` whose settled status is ``state``, in pieces for
+    :func:`ao_core.console.emit_lines` (``separator=""``), so a result of 64 MiB is never
+    copied into a whole JSON document; raises the error ``ao-get-result`` ends with when
+    there is no result (a failed session's reason included when the backend knows it)."""
     if state == NOT_EXISTENT or session is None:
         raise NotExistent(f"Session '{name}' does not exist", name=name)
     if state in IN_PROGRESS:
@@ -41,9 +44,9 @@ def answer(
     if result is None:
         raise NoResult(f"Session '{name}' is {state} but has no result", name=name)
     if not as_json:
-        return result
+        return [result]
     value = answers.result_value(result, session)
     del result  # a structured result's text is not held while its value is written
-    return answers.json_text(
+    return answers.json_members(
         answers.with_unavailable({"name": name, "result": value}, ctx.unavailable())
     )

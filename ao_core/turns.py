@@ -36,5 +36,5 @@ def finish(ctx: Context, args: argparse.Namespace, name: str, turn: Turn) -> int
         )
     state = ctx.session_status(turn.session)  # in the wait's last round: what it just saw
     answer = results.answer(ctx, name, turn.session, state, timed_out=False, as_json=args.json)
-    console.emit(answer)
+    console.emit_lines(answer, separator="")
     return 0

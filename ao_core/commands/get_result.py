@@ -33,7 +33,8 @@ def get_result(args: argparse.Namespace) -> int:
     session, state = statuses[name]
     if ctx.incomplete and state not in IN_PROGRESS:
         raise TimedOut(f"Session '{name}' could not be fully asked before --timeout", name=name)
-    console.emit(results.answer(ctx, name, session, state, timed_out=timed_out, as_json=args.json))
+    answer = results.answer(ctx, name, session, state, timed_out=timed_out, as_json=args.json)
+    console.emit_lines(answer, separator="")
     return 0
 
 
