@@ -30,6 +30,8 @@ from ao_core.commands import COMMANDS
 from ao_core.commands import ao as ao_command
 from ao_core.version import DISTRIBUTION, __version__
 
+pytestmark = pytest.mark.slow  # pytest -m 'not slow' leaves these out
+
 try:
     import tomllib
 except ImportError:  # Python 3.10: pytest brings tomli

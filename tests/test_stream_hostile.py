@@ -32,6 +32,8 @@ from server_fixtures import SSE_PATH, api_env
 from ao_plugins.api.client import MAX_JSON_VALUES, MAX_RESPONSE_BYTES
 from ao_plugins.api.events import MAX_DISAGREEMENTS, MAX_FAILURES
 
+pytestmark = pytest.mark.slow  # pytest -m 'not slow' leaves these out
+
 SID = "ses_0123456789ab"
 #: "Finishes at all": far above any bound, far below "for ever".
 FINISHES = 60
