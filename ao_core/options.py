@@ -90,12 +90,19 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args: object, examples: tuple[Example, ...] = (), **kwargs: object):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.examples = tuple(examples)
+        self._named = self.prog
 
     def format_help(self) -> str:
         text = super().format_help()
         if not self.examples:
             return text
-        return f"{text}\n{format_examples(self.examples, self._get_formatter())}"
+        examples = self.examples
+        if self.prog != self._named:  # run as ``ao status``: so are its examples
+            examples = tuple(
+                (line.replace(self._named, self.prog), what.replace(self._named, self.prog))
+                for line, what in examples
+            )
+        return f"{text}\n{format_examples(examples, self._get_formatter())}"
 
 
 def format_examples(examples: tuple[Example, ...], formatter: argparse.HelpFormatter) -> str:
