@@ -41,6 +41,7 @@ SUBCOMMANDS = {
     "show-config",
     "logs",
     "plugins",
+    "skill",
 }
 
 

@@ -8,7 +8,7 @@ full makes the command fail with one line, a stderr that is closed or full costs
 
 Time bounds are not timed here (that is flaky): a command must *finish* under a generous
 ``subprocess`` timeout, and the reason it prints names the budget it was given. The
-figures are in BENCHMARKS.md and the README's "Reliability" section.
+figures are in BENCHMARKS.md and docs/reliability.md.
 """
 
 from __future__ import annotations

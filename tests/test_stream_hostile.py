@@ -5,8 +5,8 @@ A frame that never ends, one chunk of gigabytes without a newline, a frame of to
 JSON values: each ends the stream as a failure, in bounded memory, and the wait goes on
 by polling to its ``--timeout`` (124, the status the rounds saw). An ``init`` that leaves
 the watched session out, or is not an ``init`` at all, costs a few rounds, never a
-reconnect storm, and never a warning. Time is not asserted (figures are in the README's
-Reliability table); a command must finish, well under a generous bound.
+reconnect storm, and never a warning. Time is not asserted (figures are in
+docs/reliability.md); a command must finish, well under a generous bound.
 """
 
 from __future__ import annotations
