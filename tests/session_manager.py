@@ -435,7 +435,10 @@ class ServerThread:
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1") -> None:
         self.app = app
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on connections whose
+        # socket says so, and without it every answer waited 40 ms for a delayed ACK
+        # (Nagle's algorithm holding the body behind the headers), as a real server's doesn't.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.bind((host, 0))
         self.port = self._socket.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
