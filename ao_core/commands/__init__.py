@@ -15,4 +15,5 @@ COMMANDS = {
     "ao-show-config": "ao_core.commands.show_config",
     "ao-logs": "ao_core.commands.logs",
     "ao-plugins": "ao_core.commands.plugins",
+    "ao-mcp": "ao_core.commands.mcp",
 }

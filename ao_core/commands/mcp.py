@@ -1,0 +1,50 @@
+"""ao-mcp: serve every ao command as a tool an AI agent calls over MCP (stdio)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from ao_core import cli, options
+from ao_core.errors import AoError
+
+#: What to install when the MCP SDK is missing (the ``mcp`` extra pins its major version).
+INSTALL = "pip install 'ao-sessions[mcp]'"
+
+
+class MissingSdk(AoError):
+    """The MCP SDK is not installed."""
+
+    code = "missing_dependency"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The ao-mcp parser (also the source of its man page)."""
+    return options.make_parser(
+        "ao-mcp",
+        "Serve every ao command as a tool an AI agent calls over the Model Context Protocol, "
+        "on standard input and output: status, get_result, list_sessions, wait, start, "
+        "resume, stop, clean, list_blueprints, show_config and plugins. An agent host starts "
+        "it (claude mcp add ao -- ao mcp); it runs until the host closes its input.",
+        epilog="The options and settings are those of every command, fixed for the server's "
+        f"life. It needs the MCP SDK: {INSTALL}. Tools that wait return within 50 s by "
+        "default, saying whether the sessions have ended. See docs/mcp.md.",
+    )
+
+
+def mcp(args: argparse.Namespace) -> int:
+    cli.load_config(args)  # a bad setting is an error now, not at every tool call
+    try:
+        from ao_core.mcp import server
+    except ImportError as exc:
+        raise MissingSdk(f"ao mcp needs the MCP SDK ({exc.name} is missing): {INSTALL}") from None
+    server.serve(args)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run(mcp, parser(), argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
