@@ -94,7 +94,7 @@ function _shtab_ao_using
   test "$_shtab_ao_cmdpath" = "$argv"
 end
 
-set -g _shtab_ao_commands status get-result list-sessions clean start resume stop list-blueprints show-config logs plugins
+set -g _shtab_ao_commands status get-result list-sessions clean start resume stop list-blueprints show-config logs plugins mcp
 set -g _shtab_ao_opts_with_value --agent --backends --interval --params --project-dir --prompt --sessions-dir --since --status --tags --tail --timeout -p
 
 complete -c ao -e
@@ -217,3 +217,9 @@ complete -c ao -n '_shtab_ao_using plugins' -l sessions-dir -xka "(__fish_comple
 complete -c ao -n '_shtab_ao_using plugins' -l backends -xka "(__ao_complete_backends)" -d 'comma-separated backends to ask, in order (default: $AGENT_ORCHESTRATOR_BACKENDS, else api, then third-party backends sorted by name, then file)'
 complete -c ao -n '_shtab_ao_using plugins' -l json -d 'print a JSON array of {position, name, enabled, selected, builtin, distribution, version, hooks, error}'
 complete -c ao -n '_shtab_ao_using plugins' -l version -d 'show program'"'"'s version number and exit'
+complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a mcp -d 'Serve every ao command as a tool an AI agent calls over the Model Context Protocol, on standard input and output: status, get_result, list_sessions, wait, start, resume, stop, clean, list_blueprints, show_config and plugins. An agent host starts it (claude mcp add ao -- ao mcp); it runs until the host closes its input.'
+complete -c ao -n '_shtab_ao_using mcp' -s h -l help -d 'show this help message and exit'
+complete -c ao -n '_shtab_ao_using mcp' -l project-dir -xka "(__fish_complete_directories)" -d 'project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current directory)'
+complete -c ao -n '_shtab_ao_using mcp' -l sessions-dir -xka "(__fish_complete_directories)" -d 'backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else PROJECT_DIR/.agent-orchestrator/agent-sessions)'
+complete -c ao -n '_shtab_ao_using mcp' -l backends -xka "(__ao_complete_backends)" -d 'comma-separated backends to ask, in order (default: $AGENT_ORCHESTRATOR_BACKENDS, else api, then third-party backends sorted by name, then file)'
+complete -c ao -n '_shtab_ao_using mcp' -l version -d 'show program'"'"'s version number and exit'
