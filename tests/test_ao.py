@@ -61,6 +61,8 @@ CASES = [
     ("plugins", ["--backends", "file"]),
     ("plugins", ["--json"]),
     ("plugins", ["--help"]),
+    ("mcp", ["--backends", "file,nosuch"]),
+    ("mcp", ["--help"]),
 ]
 
 

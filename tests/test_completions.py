@@ -39,6 +39,7 @@ SUBCOMMANDS = {
     "show-config",
     "logs",
     "plugins",
+    "mcp",
 }
 
 

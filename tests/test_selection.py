@@ -37,7 +37,8 @@ def test_pluggy_asks_in_the_configured_order(tmp_path) -> None:
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_unknown_backend_is_a_usage_error(call, command) -> None:
-    args = [] if command in ("ao-list-sessions", "ao-plugins", "ao-list-blueprints") else ["alpha"]
+    no_names = ("ao-list-sessions", "ao-plugins", "ao-list-blueprints", "ao-mcp")
+    args = [] if command in no_names else ["alpha"]
     outcome = call(command, *args, extra_env={"AGENT_ORCHESTRATOR_BACKENDS": "file,nosuch"})
     assert outcome.status == 2
     assert outcome.out == ""

@@ -22,10 +22,11 @@ def parser() -> argparse.ArgumentParser:
     """The ao-mcp parser (also the source of its man page)."""
     return options.make_parser(
         "ao-mcp",
-        "Serve every ao command as a tool an AI agent calls over the Model Context Protocol, "
-        "on standard input and output: status, get_result, list_sessions, wait, start, "
-        "resume, stop, clean, list_blueprints, show_config and plugins. An agent host starts "
-        "it (claude mcp add ao -- ao mcp); it runs until the host closes its input.",
+        "Serve the ao commands as tools for AI agents (MCP). Standard input and output "
+        "carry the Model Context Protocol; the tools are status, get_result, list_sessions, "
+        "wait, start, resume, stop, clean, list_blueprints, show_config and plugins. An agent "
+        "host starts it (claude mcp add ao -- ao mcp); it runs until the host closes its "
+        "input.",
         epilog="The options and settings are those of every command, fixed for the server's "
         f"life. It needs the MCP SDK: {INSTALL}. Tools that wait return within 50 s by "
         "default, saying whether the sessions have ended. See docs/mcp.md.",
@@ -33,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def mcp(args: argparse.Namespace) -> int:
-    cli.load_config(args)  # a bad setting is an error now, not at every tool call
+    cli.start(args)  # a bad setting or selection is an error now, not at every tool call
     try:
         from ao_core.mcp import server
     except ImportError as exc:
