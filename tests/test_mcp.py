@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -502,3 +503,17 @@ def test_a_bad_setting_ends_the_server_before_it_serves(tmp_path) -> None:
     )
     assert (proc.returncode, proc.stdout) == (1, "")
     assert proc.stderr.startswith("Error: Project directory does not exist: ")
+
+
+def test_the_benchmark_runs_and_writes_its_section(tmp_path) -> None:
+    """bench/mcp_bench.py, tiny, so it cannot rot; no timings are asserted."""
+    output = tmp_path / "BENCHMARKS.md"
+    output.write_text("# Benchmarks\n")
+    bench = Path(__file__).resolve().parent.parent / "bench" / "mcp_bench.py"
+    argv = ["--rounds", "1", "--calls", "1", "--write", "--output", str(output)]
+    proc = subprocess.run(
+        [sys.executable, str(bench), *argv], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = output.read_text()
+    assert text.count("<!-- mcp:begin -->") == 1 and "a `status` tool call" in text
