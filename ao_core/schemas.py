@@ -18,8 +18,15 @@ from ao_core.records import Details
 
 Schema = dict[str, Any]
 
+
+def nullable(kind: str) -> Schema:
+    """A value of JSON type ``kind`` or null, spelt with ``anyOf`` (a ``type`` list is
+    legal too, but hosts that map schemas onto a one-type dialect may refuse it)."""
+    return {"anyOf": [{"type": kind}, {"type": "null"}]}
+
+
 TEXT: Schema = {"type": "string"}
-MAYBE_TEXT: Schema = {"type": ["string", "null"]}
+MAYBE_TEXT: Schema = nullable("string")
 
 
 def record(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
@@ -53,7 +60,10 @@ STATUS = record(
 )
 #: ``ao-get-result`` (and ``ao-start``, ``ao-resume`` once the turn ended): the result,
 #: text or the JSON value of a structured result.
-RESULT = record({"name": TEXT, "result": {}}, WITH_UNAVAILABLE)
+RESULT = record(
+    {"name": TEXT, "result": {"description": "text, or any JSON value (a structured result)"}},
+    WITH_UNAVAILABLE,
+)
 #: ``ao-start --detach``, ``ao-resume --detach``: the turn was accepted, not waited for.
 DETACHED = record({"name": TEXT, "run_id": MAYBE_TEXT, "detached": {"const": True}})
 #: The ``start`` and ``resume`` tools when their wait ended before the turn did (which
@@ -84,7 +94,7 @@ BLUEPRINT = record(
         "description": MAYBE_TEXT,
         "active": {"type": "boolean"},
         "tags": array(TEXT),
-        "parameters_schema": {"type": ["object", "null"]},
+        "parameters_schema": nullable("object"),
     }
 )
 #: ``ao-show-config``: what the backend knows about one session (null: not known).
@@ -98,7 +108,7 @@ CONFIG = record(
 #: ``ao-plugins``: one installed backend.
 PLUGIN = record(
     {
-        "position": {"type": ["integer", "null"]},
+        "position": nullable("integer"),
         "name": TEXT,
         "enabled": {"type": "boolean"},
         "selected": {"type": "boolean"},
