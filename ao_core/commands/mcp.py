@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from ao_core import cli, options
 from ao_core.errors import AoError
+from ao_core.mcp import DEFAULT_WAIT
 
 #: What to install when the MCP SDK is missing (the ``mcp`` extra pins its major version).
 INSTALL = "pip install 'ao-sessions[mcp]'"
@@ -28,8 +29,9 @@ def parser() -> argparse.ArgumentParser:
         "host starts it (claude mcp add ao -- ao mcp); it runs until the host closes its "
         "input.",
         epilog="The options and settings are those of every command, fixed for the server's "
-        f"life. It needs the MCP SDK: {INSTALL}. Tools that wait return within 50 s by "
-        "default, saying whether the sessions have ended. See docs/mcp.md.",
+        f"life. It needs the MCP SDK: {INSTALL}. Tools that wait return within "
+        f"{DEFAULT_WAIT:g} s by default, saying whether the sessions have ended. See "
+        "docs/mcp.md.",
     )
 
 

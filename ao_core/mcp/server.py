@@ -26,12 +26,11 @@ import threading
 import time
 from collections.abc import Mapping
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.from_thread
 import anyio.to_thread
-import jsonschema
 import mcp_types as types
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
@@ -43,6 +42,9 @@ from ao_core.mcp.tools import BY_NAME, TOOLS, Call, Document, Failures, Progress
 from ao_core.session import Session
 from ao_core.text import describe, printable
 from ao_core.version import __version__
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 #: Seconds between two progress notifications of a wait, at least.
 PROGRESS_EVERY = 1.0
@@ -179,11 +181,15 @@ def _failure(
     return types.CallToolResult(content=content, structured_content=json.loads(text), is_error=True)
 
 
-_VALIDATORS: dict[str, jsonschema.protocols.Validator] = {}
+_VALIDATORS: dict[str, Validator] = {}
 
 
 def _invalid(tool: Tool, arguments: dict[str, Any]) -> str | None:
-    """What is wrong with ``arguments`` for ``tool``, in a line; None when nothing is."""
+    """What is wrong with ``arguments`` for ``tool``, in a line; None when nothing is.
+
+    jsonschema is imported by the first call, not before ``initialize`` is answered."""
+    import jsonschema
+
     validator = _VALIDATORS.get(tool.name)
     if validator is None:
         validator = _VALIDATORS[tool.name] = jsonschema.Draft202012Validator(tool.input_schema)

@@ -24,14 +24,11 @@ from ao_core.commands import stop as stop_command
 from ao_core.commands.plugins import as_json as plugin_record
 from ao_core.errors import AoError, NoPrompt, UsageError
 from ao_core.inventory import survey
+from ao_core.mcp import DEFAULT_WAIT
 from ao_core.prompt import checked as checked_prompt
 from ao_core.records import Turn
 from ao_core.session import MAX_NAME_LENGTH, Session
 from ao_core.settings import MAX_SECONDS
-
-#: Seconds a tool that waits waits by default: less than the usual tool time limit of the
-#: agent hosts (about 60 s), so the host gets an answer ("not ended yet": ask again).
-DEFAULT_WAIT = 50.0
 
 Document = dict[str, Any]
 Progress = Callable[[Mapping[str, tuple[Session | None, str]], float], None]
