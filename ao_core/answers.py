@@ -2,7 +2,7 @@
 
 Everything a backend said passes through :func:`ao_core.text.printable` before it reaches
 a terminal; JSON escapes control characters by itself. The JSON shapes are a stable
-interface for programs (documented in the README and the man pages), and every document
+interface for programs (documented in docs/json.md and the man pages), and every document
 parses under a strict JSON parser (:func:`json_text`).
 """
 

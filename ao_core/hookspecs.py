@@ -4,7 +4,7 @@ A backend is a module or class whose functions carry the :data:`hookimpl` marker
 have the names below; it may declare only the arguments it uses. Each hook is declared
 once here with :func:`contract_hook`, which says how it is asked and what an answer
 must be; the plugin manager, the isolation guard, ``ao-plugins``, the backend author's
-kit and the README's hook table all take the contract from :data:`CONTRACT`. The order
+kit and the hook table of docs/plugins.md all take the contract from :data:`CONTRACT`. The order
 the backends are asked in is :mod:`ao_core.manager`'s business.
 """
 

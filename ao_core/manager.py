@@ -7,7 +7,7 @@ cost), the entry-point name being the backend's name. An entry point may name a 
 class; a class is instantiated once per command, so it can keep per-command state.
 
 The call order is decided here and only here (:func:`default_order`, described in words
-by :data:`ORDER_TEXT` for the help, the man pages and the README).
+by :data:`ORDER_TEXT` for the help, the man pages and docs/configuration.md).
 
 Every command starts here, so what only some need is imported where it is used: the
 tracer (:mod:`ao_core.tracing`) when a trace is asked for, ``difflib`` when a hook name
@@ -35,7 +35,7 @@ from ao_core.version import DISTRIBUTION, __version__
 ENTRY_POINT_GROUP = "ao.plugins"
 #: The backend asked first and the one asked last; third-party backends go between them.
 FIRST, LAST = "api", "file"
-#: The default order in words, for help texts, man pages and the README.
+#: The default order in words, for help texts, man pages and docs/configuration.md.
 ORDER_TEXT = f"{FIRST}, then third-party backends sorted by name, then {LAST}"
 #: Built-in backends: name -> "module:attribute". Asked first (api) and last (file).
 BUILTIN_BACKENDS = {

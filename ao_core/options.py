@@ -3,6 +3,13 @@
 Every parser is built here from the same pieces, so ``--help``, the man pages (rendered
 from these parsers) and the completion scripts agree. Their formatter asks for the
 terminal's width only when it formats text (see :class:`HelpFormatter`).
+
+Each command's examples are one constant in its own module, ``EXAMPLES``: a tuple of
+(command line, what it does). :func:`make_parser` keeps them on the parser
+(:class:`Parser`), whose ``--help`` ends with them; the man page's EXAMPLES section
+(``tools/build_manpages.py``) and the README (``tests/test_docs.py``) are made and checked
+from the same tuples, so none of the three can differ. They are plain strings: nothing is
+imported or formatted for them unless help is printed.
 """
 
 from __future__ import annotations
@@ -26,6 +33,12 @@ ASKS_IN_ORDER = (
     f"Backends are asked in order ({ORDER_TEXT}); the first that knows the session answers."
 )
 ASKS_EVERY_BACKEND = f"Every backend is asked ({ORDER_TEXT})."
+
+
+#: One example: the command line, and what it does (a phrase, no final full stop).
+Example = tuple[str, str]
+#: The heading of the examples at the end of ``--help``.
+EXAMPLES_HEADING = "examples:"
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -65,12 +78,67 @@ class HelpFormatter(argparse.HelpFormatter):
         return getattr(self, name)
 
 
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose ``--help`` ends with the command's examples.
+
+    ``examples`` are kept as given (see :data:`Example`) for the man page generator and
+    the tests; they are formatted only when help is. argparse-manpage renders the epilog
+    as COMMENTS and never calls :meth:`format_help`, so a page shows them once, in its
+    EXAMPLES section.
+    """
+
+    def __init__(self, *args: object, examples: tuple[Example, ...] = (), **kwargs: object):
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.examples = tuple(examples)
+        self._named = self.prog
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if not self.examples:
+            return text
+        examples = self.examples
+        if self.prog != self._named:  # run as ``ao status``: so are its examples
+            examples = tuple(
+                (line.replace(self._named, self.prog), what.replace(self._named, self.prog))
+                for line, what in examples
+            )
+        return f"{text}\n{format_examples(examples, self._get_formatter())}"
+
+
+def format_examples(examples: tuple[Example, ...], formatter: argparse.HelpFormatter) -> str:
+    """The examples block of ``--help``: each command line, then what it does, indented
+    and wrapped at the formatter's width."""
+    import textwrap  # only help pays for this
+
+    width = max(getattr(formatter, "_width", 78), 40)
+    lines = [EXAMPLES_HEADING]
+    for command, what in examples:
+        lines.append(f"  {command}")
+        lines += textwrap.wrap(what, width, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    return "\n".join(lines) + "\n"
+
+
 def make_parser(
-    prog: str, description: str, *, epilog: str, json_help: str | None = None
-) -> argparse.ArgumentParser:
-    """A parser with the options every command takes; ``json_help`` adds ``--json``."""
-    parser = argparse.ArgumentParser(
-        prog=prog, description=description, epilog=epilog, formatter_class=HelpFormatter
+    prog: str,
+    description: str,
+    *,
+    epilog: str,
+    json_help: str | None = None,
+    examples: tuple[Example, ...] = (),
+    sessions: bool = True,
+) -> Parser:
+    """A parser with the options every command takes; ``json_help`` adds ``--json``.
+
+    ``examples`` end its ``--help`` and fill its man page's EXAMPLES. ``sessions`` False:
+    a command that asks no backend (``ao-skill``) takes ``--project-dir`` only, not
+    ``--sessions-dir`` and ``--backends``, which would do nothing there.
+    """
+    parser = Parser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=HelpFormatter,
+        examples=examples,
     )
     parser.add_argument(
         "--project-dir",
@@ -78,6 +146,16 @@ def make_parser(
         help="project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current "
         "directory)",
     )
+    if sessions:
+        _add_session_options(parser)
+    if json_help:
+        parser.add_argument("--json", action="store_true", help=json_help)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _add_session_options(parser: argparse.ArgumentParser) -> None:
+    """``--sessions-dir`` and ``--backends``: where sessions are and which backends to ask."""
     parser.add_argument(
         "--sessions-dir",
         metavar="DIR",
@@ -90,10 +168,6 @@ def make_parser(
         help="comma-separated backends to ask, in order (default: "
         f"$AGENT_ORCHESTRATOR_BACKENDS, else {ORDER_TEXT})",
     )
-    if json_help:
-        parser.add_argument("--json", action="store_true", help=json_help)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    return parser
 
 
 NAME_HELP = f"session name (1-{MAX_NAME_LENGTH} of A-Z a-z 0-9 _ -)"

@@ -119,6 +119,8 @@ PLUGIN = record(
         "error": MAYBE_TEXT,
     }
 )
+#: ``ao-skill``: the agents' guide, and where ``--install`` wrote it (null: printed only).
+SKILL = record({"skill": TEXT, "path": MAYBE_TEXT, "text": TEXT})
 #: ``ao-logs --json``: one event (one line of JSON Lines).
 EVENT = record(
     {
@@ -153,6 +155,7 @@ DOCUMENTS: dict[str, Schema] = {
     "ao-show-config": CONFIG,
     "ao-plugins": array(PLUGIN),
     "ao-logs": EVENT,
+    "ao-skill": SKILL,
 }
 
 

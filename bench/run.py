@@ -733,7 +733,7 @@ NOTES = """\
   1 ms to compile, needed only by text with control characters). `Config`, `Setting`,
   `Hook`, `Backend` and `Context` are frozen records (`ao_core/records.py`) instead of
   dataclasses, whose decorator compiles each class's methods at start-up; `Session`
-  stays the dataclass the README promises plugin authors.
+  stays the dataclass docs/plugins.md promises plugin authors.
 - **What start-up costs now.** Instructions executed (valgrind, deterministic whatever
   the load; `ao-status architect` on the examples, `BACKENDS=file`, from a wheel install
   with the test extra): `python -c pass` 38 M; `import pluggy` 127 M; the bare floor

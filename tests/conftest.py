@@ -37,6 +37,12 @@ def clean_environ(**extra: str) -> dict[str, str]:
     return env
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers per CPU (at most 8), since most tests wait on a server or a
+    process rather than compute; more than that made timing-bound tests starve."""
+    return min(8, 2 * (os.cpu_count() or 1))
+
+
 @pytest.fixture
 def backups(tmp_path: Path) -> BackupDir:
     """An empty sessions directory (tmp/project/.agent-orchestrator/agent-sessions)."""

@@ -61,6 +61,9 @@ CASES = [
     ("plugins", ["--backends", "file"]),
     ("plugins", ["--json"]),
     ("plugins", ["--help"]),
+    ("skill", []),
+    ("skill", ["--install", "--json"]),
+    ("skill", ["--help"]),
     ("mcp", ["--backends", "file,nosuch"]),
     ("mcp", ["--help"]),
 ]

@@ -154,13 +154,35 @@ def test_clean_all_removes_session_files_only(ao, backups):
     assert ao("ao-clean", "--all").out == "No sessions to remove\n"
 
 
-@pytest.mark.parametrize("args", [[], ["--all", "x"]])
-def test_clean_needs_names_or_all_and_deletes_nothing_otherwise(ao, backups, args):
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "no session names and no --all: name the sessions to delete, or give --all"),
+        (
+            ["--all", "x"],
+            "session names and --all cannot be used together: give one or the other",
+        ),
+    ],
+)
+def test_clean_needs_names_or_all_and_deletes_nothing_otherwise(ao, backups, args, message):
     backups.finished("safe")
     outcome = ao("ao-clean", *args)
     assert outcome.status == 2
-    assert outcome.err == "Error: give session names or --all (not both)\n"
+    assert outcome.err == f"Error: {message}\n"
     assert len(backups.names()) == 2
+
+
+def test_clean_usage_error_with_json_is_a_usage_document(ao, backups) -> None:
+    """``--json`` usage errors found after parsing are a document with the code ``usage``."""
+    outcome = ao("ao-clean", "--json")
+    assert outcome.status == 2
+    assert json.loads(outcome.out) == {
+        "name": None,
+        "error": {
+            "code": "usage",
+            "message": "no session names and no --all: name the sessions to delete, or give --all",
+        },
+    }
 
 
 @pytest.mark.parametrize(

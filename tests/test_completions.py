@@ -20,6 +20,8 @@ from shell_completion import SHELLS, SOURCE, completed, shell_path
 from ao_core import options as ao_options
 from ao_core.commands import ao as ao_command
 
+pytestmark = pytest.mark.slow  # pytest -m 'not slow' leaves these out
+
 try:
     import tomllib
 except ImportError:  # Python 3.10: pytest brings tomli
@@ -39,6 +41,7 @@ SUBCOMMANDS = {
     "show-config",
     "logs",
     "plugins",
+    "skill",
     "mcp",
 }
 

@@ -16,6 +16,8 @@ import pytest
 from hostile_server import HostileServer, answer, coordinator_session, delayed, in_turn, silence
 from server_fixtures import api_env
 
+pytestmark = pytest.mark.slow  # pytest -m 'not slow' leaves these out
+
 SID = "ses_0123456789ab"
 FINISHES = 30
 STILL_RUNNING = (

@@ -227,6 +227,7 @@ def peak_memory(env: dict[str, str], cwd: Path, command: str, *args: str) -> tup
     return Outcome(status, out, err), peak
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tail", [b"", b'{"subtype": "success", "result": "x"}\n'])
 def test_a_sparse_gigabyte_without_a_newline_is_running_in_bounded_memory(
     env, backups, tmp_path, tail
@@ -245,6 +246,7 @@ def test_a_sparse_gigabyte_without_a_newline_is_running_in_bounded_memory(
     assert peak < MEMORY_BOUND_KIB, f"ao-get-result peaked at {peak // 1024} MiB"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [[], ["--json"]], ids=["text", "json"])
 @pytest.mark.parametrize("kind", ["text", "escapes"])
 def test_a_result_at_the_line_limit_stays_within_the_memory_bound(

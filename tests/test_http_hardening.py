@@ -8,7 +8,7 @@ full makes the command fail with one line, a stderr that is closed or full costs
 
 Time bounds are not timed here (that is flaky): a command must *finish* under a generous
 ``subprocess`` timeout, and the reason it prints names the budget it was given. The
-figures are in BENCHMARKS.md and the README's "Reliability" section.
+figures are in BENCHMARKS.md and docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -189,6 +189,7 @@ def peak_rss_mib(command: list[str], env: dict[str, str]) -> tuple[float, str, s
     return int(peak) / 1024, out, done.stderr
 
 
+@pytest.mark.slow
 def test_a_gzip_bomb_fails_in_bounded_memory(on_disk, hostile, env) -> None:
     hostile.route("GET", "/sessions", gzip_bomb(4 << 30))  # 4 GiB inflated
     exe = shutil.which("ao-list-sessions", path=str(BIN_DIR))
@@ -642,6 +643,7 @@ def _listing(count: int, width: int) -> bytes:
     return b'{"sessions":[' + entries + b"]}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [[], ["--json"]], ids=["text", "json"])
 def test_a_listing_at_the_limits_stays_within_the_memory_bound(env, hostile, flags) -> None:
     """330,000 sessions in 32 MiB and just under a million JSON values (before: 529 MiB)."""
@@ -669,6 +671,7 @@ RESULTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags", [[], ["--json"]], ids=["text", "json"])
 @pytest.mark.parametrize("kind", list(RESULTS))
 def test_a_result_at_the_limits_stays_within_the_memory_bound(env, hostile, kind, flags):

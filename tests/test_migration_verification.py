@@ -1,7 +1,8 @@
 """The migration plan's verification sequence, run as written against the test server.
 
-The three ``curl`` commands are copied verbatim from ``phase-3-command-migration.md``
-(section Verification); only ``localhost:8765`` is replaced by the test server's address.
+The three ``curl`` commands are those of the plan's Verification section, written out in
+``docs/servers.md`` ("The migration plan's verification sequence"; a test checks they are
+there word for word); only ``localhost:8765`` is replaced by the test server's address.
 The ``ao-*`` commands are the installed console scripts.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 from server_fixtures import RunningServer
 
@@ -23,6 +25,15 @@ MESSAGE = """curl -X POST http://localhost:8765/sessions/test-789/events \\
 STOP = """curl -X POST http://localhost:8765/sessions/test-789/events \\
   -H "Content-Type: application/json" \\
   -d '{"event_type": "session_stop", "session_id": "test-789", "session_name": "test-session", "timestamp": "2024-01-01T00:00:01Z", "exit_code": 0, "reason": "completed"}'"""  # noqa: E501
+
+
+SERVERS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "servers.md"
+
+
+def test_the_sequence_is_written_out_where_users_read_it() -> None:
+    page = SERVERS_PAGE.read_text(encoding="utf-8")
+    for command in (CREATE, MESSAGE, STOP):
+        assert command in page, f"docs/servers.md must show, word for word: {command}"
 
 
 def curl(command: str, server: RunningServer) -> dict:

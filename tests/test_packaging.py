@@ -30,6 +30,8 @@ from ao_core.commands import COMMANDS
 from ao_core.commands import ao as ao_command
 from ao_core.version import DISTRIBUTION, __version__
 
+pytestmark = pytest.mark.slow  # pytest -m 'not slow' leaves these out
+
 try:
     import tomllib
 except ImportError:  # Python 3.10: pytest brings tomli
@@ -225,3 +227,11 @@ def test_a_command_on_the_files_imports_only_what_it_uses(
     assert proc.stdout.startswith(answer) and status == (0 if answer else 1), proc.stderr
     assert {"pluggy", "ao_core.entrypoints", "ao_plugins.file"} <= set(loaded)
     assert [name for name in NOT_IMPORTED if name in loaded] == []
+
+
+def test_the_agents_guide_is_package_data(venv: Venv) -> None:
+    """``ao skill`` in the installed wheel prints the guide it ships (not the source tree's)."""
+    shipped = venv.site / "ao_core" / "SKILL.md"
+    assert shipped.read_bytes() == (ROOT / "ao_core" / "SKILL.md").read_bytes()
+    proc = venv.run("ao", "skill")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, shipped.read_text(), "")

@@ -61,6 +61,8 @@ def test_the_documents_on_the_backup_files(call, backups) -> None:
         ("ao-clean", ["delta", "ghost"]),
         ("ao-list-blueprints", []),
         ("ao-start", ["new", "-p", "hi"]),
+        ("ao-skill", []),
+        ("ao-skill", ["--install"]),
     ]
     for command, argv in cases:
         check(command, call(command, *argv, "--json"))

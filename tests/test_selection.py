@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -35,7 +36,17 @@ def test_pluggy_asks_in_the_configured_order(tmp_path) -> None:
         ]
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+def takes_backends(command: str) -> bool:
+    """Whether ``command`` has ``--backends`` (every one but ``ao-skill``, which asks none)."""
+    parser = importlib.import_module(COMMANDS[command]).parser()
+    return any("--backends" in action.option_strings for action in parser._actions)
+
+
+def test_every_command_but_ao_skill_selects_backends() -> None:
+    assert [c for c in sorted(COMMANDS) if not takes_backends(c)] == ["ao-skill"]
+
+
+@pytest.mark.parametrize("command", [c for c in sorted(COMMANDS) if takes_backends(c)])
 def test_unknown_backend_is_a_usage_error(call, command) -> None:
     no_names = ("ao-list-sessions", "ao-plugins", "ao-list-blueprints", "ao-mcp")
     args = [] if command in no_names else ["alpha"]

@@ -5,8 +5,8 @@ A frame that never ends, one chunk of gigabytes without a newline, a frame of to
 JSON values: each ends the stream as a failure, in bounded memory, and the wait goes on
 by polling to its ``--timeout`` (124, the status the rounds saw). An ``init`` that leaves
 the watched session out, or is not an ``init`` at all, costs a few rounds, never a
-reconnect storm, and never a warning. Time is not asserted (figures are in the README's
-Reliability table); a command must finish, well under a generous bound.
+reconnect storm, and never a warning. Time is not asserted (figures are in
+docs/reliability.md); a command must finish, well under a generous bound.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from server_fixtures import SSE_PATH, api_env
 
 from ao_plugins.api.client import MAX_JSON_VALUES, MAX_RESPONSE_BYTES
 from ao_plugins.api.events import MAX_DISAGREEMENTS, MAX_FAILURES
+
+pytestmark = pytest.mark.slow  # pytest -m 'not slow' leaves these out
 
 SID = "ses_0123456789ab"
 #: "Finishes at all": far above any bound, far below "for ever".

@@ -31,6 +31,8 @@ from conftest import Outcome, clean_environ
 from ao_core import __version__
 from ao_core.testing import CONTRACT_HOOKS
 
+pytestmark = pytest.mark.slow  # pytest -m 'not slow' leaves these out
+
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = Path("examples") / "ao-plugin-sqlite"
 COPY_IGNORE = shutil.ignore_patterns(

@@ -7,7 +7,9 @@ from the ``ao`` command's parser, listing each command with its synopsis. The se
 ``common.ini`` (shared by every page) and ``<command>.ini``. Those files are templates:
 ``{ORDER_TEXT}``, ``{ENTRY_POINT_GROUP}`` and the like are filled in from ``ao_core``'s
 constants, ``{environment}`` from every declared setting (the core's and each built-in
-backend's), ``{see_also}`` from the registry. ``--check`` only reports stale pages.
+backend's), ``{see_also}`` from the registry. EXAMPLES is not in any include file: it is
+made from the command's ``EXAMPLES`` (kept on its parser), the same examples its
+``--help`` ends with. ``--check`` only reports stale pages.
 """
 
 from __future__ import annotations
@@ -67,6 +69,23 @@ def environment_section() -> str:
     return "\n".join(lines)
 
 
+def examples_section(command: str, parser: argparse.ArgumentParser) -> str:
+    """EXAMPLES from the examples ``parser`` keeps (those ending its ``--help``): for each,
+    what it does, then the command line as it is typed."""
+    examples = getattr(parser, "examples", ())
+    if not examples:
+        raise ValueError(
+            f"{command}: no examples: give its parser examples=EXAMPLES (ao_core.options)"
+        )
+    lines = []
+    for number, (line, what) in enumerate(examples):
+        if number:
+            lines.append(".PP")
+        lines += [f"\\&{roff_escape(what[0].upper() + what[1:])}:", ".PP", ".EX"]
+        lines += [f"$ {roff_escape(line)}", ".EE"]
+    return "\n".join(lines)
+
+
 def template_values(command: str) -> dict[str, object]:
     """What the include templates may name: constants from the code, the page's name, its peers.
 
@@ -105,7 +124,7 @@ def include_files(command: str) -> list[Path]:
     own = INCLUDE_DIR / f"{command}.ini"
     if not own.is_file():
         raise FileNotFoundError(
-            f"{own.relative_to(ROOT)} is missing: write its EXIT STATUS and EXAMPLES sections"
+            f"{own.relative_to(ROOT)} is missing: write its EXIT STATUS section"
         )
     return [COMMON_INCLUDE, own]
 
@@ -139,6 +158,11 @@ def render_parser(
             filled = Path(tmp) / template.name
             filled.write_text(text, encoding="utf-8")
             page.parse_include(str(filled))
+        if page.get_extra_section("examples")["content"].strip():
+            raise ValueError(
+                f"{command}: EXAMPLES comes from the command's EXAMPLES, not from man/include/"
+            )
+        page.add_section("EXAMPLES", "=", examples_section(command, parser))
         for heading in SECTIONS:
             if not page.get_extra_section(heading.lower())["content"].strip():
                 raise ValueError(f"{command}: no include file fills the {heading} section")

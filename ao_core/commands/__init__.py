@@ -2,7 +2,9 @@
 
 #: Every ao-* command and the module holding its ``parser()`` and ``main()``. The one list
 #: that the console scripts (pyproject), the man pages and the tests must all agree with.
-#: Strings only: importing this must not import the commands.
+#: Strings only: importing this must not import the commands. Each module also holds its
+#: ``EXAMPLES`` (see :mod:`ao_core.options`). Every command but ``ao-skill`` (which asks
+#: no backend) takes the session options.
 COMMANDS = {
     "ao-status": "ao_core.commands.status",
     "ao-get-result": "ao_core.commands.get_result",
@@ -15,5 +17,6 @@ COMMANDS = {
     "ao-show-config": "ao_core.commands.show_config",
     "ao-logs": "ao_core.commands.logs",
     "ao-plugins": "ao_core.commands.plugins",
+    "ao-skill": "ao_core.commands.skill",
     "ao-mcp": "ao_core.commands.mcp",
 }

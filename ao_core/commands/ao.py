@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from ao_core import cli
 from ao_core.commands import COMMANDS
+from ao_core.options import Parser
 from ao_core.version import __version__
 
 PROG = "ao"
@@ -35,6 +36,14 @@ DESCRIPTION = (
 EPILOG = (
     "ao COMMAND --help shows the options of COMMAND. Only COMMAND is loaded, so ao status "
     "starts as quickly as ao-status. python -m ao_core is the same as ao."
+)
+
+#: The examples ending ``ao --help`` and ao(1) (see :mod:`ao_core.options`).
+EXAMPLES = (
+    ("ao status architect", "the same as ao-status architect"),
+    ("ao get-result --wait reviewer", "the same as ao-get-result --wait reviewer"),
+    ("ao status --help", "the options of ao-status"),
+    ("python -m ao_core status architect", "the same, when the scripts are not on PATH"),
 )
 
 
@@ -83,18 +92,24 @@ def parser(*, options: bool = True) -> argparse.ArgumentParser:
     Building it imports every command module: :func:`main` does so only for ``ao``
     without a command.
     """
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog=PROG,
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=_OneLineCommands,
+        examples=EXAMPLES,
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = p.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
     for name in SUBCOMMANDS:
         own = command_parser(name)
         if options:
-            details = {"description": own.description, "epilog": own.epilog, "parents": [own]}
+            details = {
+                "description": own.description,
+                "epilog": own.epilog,
+                "parents": [own],
+                "examples": getattr(own, "examples", ()),
+            }
         else:
             synopsis = own.format_usage().removeprefix("usage: ").strip()
             details = {"usage": synopsis, "description": f"See {PREFIX}{name}(1)."}

@@ -20,6 +20,13 @@ from ao_core.errors import (
 from ao_core.session import Session
 from ao_core.text import printable
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ("ao-clean tester reviewer", "delete two sessions from every backend that has them"),
+    ("ao-clean --all --dry-run", "say what --all would delete, deleting nothing"),
+    ("ao-clean --all --stop", "stop what is still running, then delete every session"),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-clean parser (also the source of its man page)."""
@@ -33,6 +40,7 @@ def parser() -> argparse.ArgumentParser:
         epilog=f"{options.ASKS_EVERY_BACKEND} Each backend that has the session deletes its copy.",
         json_help='print a JSON array of {"name", "deleted"}, with "error": {"code", '
         '"message"} for a name that was not deleted',
+        examples=EXAMPLES,
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="sessions to delete")
     p.add_argument("--all", action="store_true", help="delete every listed session")
@@ -51,8 +59,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def clean(args: argparse.Namespace) -> int:
-    if bool(args.names) == bool(args.all):
-        raise UsageError("give session names or --all (not both)")
+    if not args.names and not args.all:
+        raise UsageError(
+            "no session names and no --all: name the sessions to delete, or give --all"
+        )
+    if args.names and args.all:
+        raise UsageError("session names and --all cannot be used together: give one or the other")
     ctx = cli.start(args, args.names)
     found = targets(ctx, args.names, every=args.all)
     if args.all and not found and not args.json:

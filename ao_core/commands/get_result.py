@@ -9,6 +9,16 @@ from ao_core import cli, console, options, results
 from ao_core.errors import TimedOut
 from ao_core.session import IN_PROGRESS
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ("ao-get-result architect > architect.txt", "save a finished session's result in a file"),
+    (
+        "ao-get-result reviewer --wait --timeout 600",
+        "wait until the session ends, then print its result (exit status 124 after ten minutes)",
+    ),
+    ("ao-get-result tester --json", 'print {"name", "result"}, or {"name", "error"} on failure'),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-get-result parser (also the source of its man page)."""
@@ -19,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
         epilog=options.ASKS_IN_ORDER,
         json_help='print {"name", "result"} as JSON (a structured result as its JSON value); '
         'an error as {"name", "error": {"code", "message"}}',
+        examples=EXAMPLES,
     )
     options.add_name_argument(p)
     options.add_wait_options(p)

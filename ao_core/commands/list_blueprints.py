@@ -9,6 +9,12 @@ from ao_core import answers, cli, console, options
 from ao_core.records import Blueprint
 from ao_core.text import printable
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ("ao-list-blueprints", "one line per agent: name, type, (inactive), description"),
+    ("ao-list-blueprints --tags review,python --json", "only the agents with both tags, as JSON"),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-list-blueprints parser (also the source of its man page)."""
@@ -21,6 +27,7 @@ def parser() -> argparse.ArgumentParser:
         "Session Manager and the backup files have none.",
         json_help='print a JSON array of {"name", "type", "description", "active", "tags", '
         '"parameters_schema"}',
+        examples=EXAMPLES,
     )
     p.add_argument(
         "--tags",

@@ -8,6 +8,16 @@ from collections.abc import Collection, Sequence
 from ao_core import answers, cli, console, options
 from ao_core.session import Session
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ("ao-list-sessions", "one line per session: NAME (session-id: ID, project-dir: DIR)"),
+    ("ao-list-sessions --status running,pending", "only the sessions still going, with status"),
+    (
+        "ao-list-sessions --backends file --sessions-dir ~/old",
+        "the backup files of another directory only",
+    ),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-list-sessions parser (also the source of its man page)."""
@@ -19,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
         epilog=options.ASKS_EVERY_BACKEND,
         json_help="print a JSON array of {name, session_id, project_dir, backend} "
         "(and status, with --long)",
+        examples=EXAMPLES,
     )
     p.add_argument(
         "--long",

@@ -19,6 +19,13 @@ from ao_core.text import describe, printable
 #: often while following.
 SLICE = 1.0
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ("ao-logs architect", "what the session did, one block per event, oldest first"),
+    ("ao-logs reviewer --follow", "and what it does, until it ends; then its status"),
+    ("ao-logs reviewer --since 10m --tail 5", "the last 5 events of the last ten minutes"),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-logs parser (also the source of its man page)."""
@@ -35,6 +42,7 @@ def parser() -> argparse.ArgumentParser:
         json_help='print one JSON document per line (JSON Lines), one per event: {"time", '
         '"kind", "text", "tool", "input", "output", "cut"}; with --follow the last is '
         '{"kind": "status", "text": STATUS, ...}',
+        examples=EXAMPLES,
     )
     options.add_name_argument(p)
     p.add_argument(

@@ -19,6 +19,16 @@ class MissingSdk(AoError):
     code = "missing_dependency"
 
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ("claude mcp add ao -- ao mcp", "let Claude Code call every command as a tool"),
+    (
+        "codex mcp add ao -- ao mcp --backends api,file",
+        "the same for Codex, asking only the server and the files",
+    ),
+)
+
+
 def parser() -> argparse.ArgumentParser:
     """The ao-mcp parser (also the source of its man page)."""
     return options.make_parser(
@@ -32,6 +42,7 @@ def parser() -> argparse.ArgumentParser:
         f"life. It needs the MCP SDK: {INSTALL}. Tools that wait return within "
         f"{DEFAULT_WAIT:g} s by default, saying whether the sessions have ended. See "
         "docs/mcp.md.",
+        examples=EXAMPLES,
     )
 
 

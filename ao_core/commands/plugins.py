@@ -10,6 +10,12 @@ from ao_core.inventory import BackendReport, survey
 
 HEADER = ("#", "BACKEND", "ENABLED", "DISTRIBUTION", "VERSION", "HOOKS")
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ("ao-plugins", "the backends in call order: distribution, version, hooks"),
+    ("ao-plugins --backends file,api --json", "the same under a selection, as JSON"),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-plugins parser (also the source of its man page)."""
@@ -23,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
         epilog=f"The default order: {options.ORDER_TEXT}.",
         json_help="print a JSON array of {position, name, enabled, selected, builtin, "
         "distribution, version, hooks, error}",
+        examples=EXAMPLES,
     )
 
 

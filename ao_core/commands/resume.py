@@ -11,6 +11,15 @@ from ao_core.prompt import read_prompt
 from ao_core.records import Turn
 from ao_core.session import IN_PROGRESS
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ('ao-resume architect -p "Now add refunds"', "another turn; print that turn's answer"),
+    (
+        'ao-resume architect -p "And returns" --detach',
+        "return once the server took the turn (then: ao-status architect --wait)",
+    ),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-resume parser (also the source of its man page)."""
@@ -24,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
         f"can; the Session Manager and the backup files cannot). {options.ASKS_IN_ORDER}",
         json_help='print the ao-get-result --json document; with --detach, {"name", '
         '"run_id", "detached"}',
+        examples=EXAMPLES,
     )
     options.add_name_argument(p)
     options.add_turn_options(p)

@@ -30,6 +30,12 @@ LINES = (
 #: Lines shown even when the backend does not know the value (the old command's own).
 ALWAYS = frozenset(field for _, field in LINES[:5])
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ("ao-show-config architect", "session id, project dir, agent, times, status and more"),
+    ("ao-show-config architect --json", "the same as one JSON object (null: not known)"),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-show-config parser (also the source of its man page)."""
@@ -40,6 +46,7 @@ def parser() -> argparse.ArgumentParser:
         "knows them its status, parent session, runner host and profile, and latest run.",
         epilog=options.ASKS_IN_ORDER,
         json_help='print {"name", "backend", ...} with every field as JSON (null: unknown)',
+        examples=EXAMPLES,
     )
     options.add_name_argument(p)
     return p

@@ -12,6 +12,22 @@ from ao_core.errors import AgentUnavailable, AlreadyExists, UsageError
 from ao_core.prompt import read_prompt
 from ao_core.records import Turn
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    (
+        'ao-start architect -p "Design the checkout data model"',
+        "start a session, wait for its first turn, print the answer",
+    ),
+    (
+        "cat brief.md | ao-start reviewer --agent code-reviewer --detach",
+        "pipe the prompt, use a blueprint, return at once (then: ao-get-result reviewer --wait)",
+    ),
+    (
+        """ao-start story --agent topic --params '{"topic": "cats"}'""",
+        "give an agent with its own parameters schema an object instead of a prompt",
+    ),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-start parser (also the source of its man page)."""
@@ -26,6 +42,7 @@ def parser() -> argparse.ArgumentParser:
         f"can; the Session Manager and the backup files cannot). {options.ASKS_IN_ORDER}",
         json_help="print the ao-get-result --json document; with --detach, "
         '{"name", "run_id", "detached"}',
+        examples=EXAMPLES,
     )
     options.add_name_argument(p)
     p.add_argument(

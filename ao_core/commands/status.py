@@ -11,6 +11,16 @@ from ao_core.errors import TimedOut, UsageError
 from ao_core.session import IN_PROGRESS, Session
 from ao_core.text import printable
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ("ao-status architect", "print one word: finished, running, not_existent or another status"),
+    (
+        "ao-status planner coder tester --wait --any",
+        "wait until the first of three sessions ends, then print NAME STATUS for each",
+    ),
+    ("ao-status reviewer --json", 'print {"name", "status", "backend"} for a program'),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-status parser (also the source of its man page)."""
@@ -22,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
         epilog=options.ASKS_IN_ORDER,
         json_help='print {"name", "status", "backend"} as JSON (an array of them for '
         'several names); "reason" says why a failed session failed, when known',
+        examples=EXAMPLES,
     )
     p.add_argument("names", nargs="+", metavar="NAME", help=options.NAME_HELP)
     options.add_wait_options(p)

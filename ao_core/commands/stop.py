@@ -11,6 +11,12 @@ from ao_core.errors import UsageError
 from ao_core.session import Session
 from ao_core.text import printable
 
+#: The examples ending --help and the man page (see ao_core.options).
+EXAMPLES = (
+    ("ao-stop architect reviewer", "stop two sessions and wait until both have ended"),
+    ("ao-stop architect --no-wait", "ask for the stop and return at once"),
+)
+
 
 def parser() -> argparse.ArgumentParser:
     """The ao-stop parser (also the source of its man page)."""
@@ -23,6 +29,7 @@ def parser() -> argparse.ArgumentParser:
         f"Session Manager and the backup files cannot). {options.ASKS_IN_ORDER}",
         json_help='print a JSON array of {"name", "stopped", "status"}, with "error": '
         '{"code", "message"} for a name that was not stopped',
+        examples=EXAMPLES,
     )
     p.add_argument("names", nargs="+", metavar="NAME", help=options.NAME_HELP)
     p.add_argument(
