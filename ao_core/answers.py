@@ -106,7 +106,13 @@ def error_member(exc: AoError) -> dict[str, str]:
 
 def error_document(exc: AoError, unavailable: list[dict[str, str]] | None = None) -> str:
     """The one JSON document a failed command prints with ``--json``."""
-    return json_text(with_unavailable({"name": exc.name, "error": error_member(exc)}, unavailable))
+    return json_text(error_record(exc, unavailable))
+
+
+def error_record(exc: AoError, unavailable: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """``{"name", "error": {"code", "message"}}`` (and ``unavailable``): a failed command's
+    ``--json`` document, and the structured part of a failed tool call of ``ao mcp``."""
+    return with_unavailable({"name": exc.name, "error": error_member(exc)}, unavailable)
 
 
 def with_unavailable(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pluggy
 
@@ -68,7 +68,7 @@ def exit_status(exc: BaseException) -> int:
 class Context(Record):
     """What a command works with once its arguments are understood."""
 
-    __slots__ = ("config", "pm", "_callers", "_listed", "_incomplete")
+    __slots__ = ("config", "pm", "_callers", "_listed", "_incomplete", "_progress")
     _compared = ("config", "pm")
 
     config: Config
@@ -76,6 +76,7 @@ class Context(Record):
     _callers: dict[tuple[str, str], pluggy.HookCaller]
     _listed: dict[str, tuple[object, dict[str, Session]]]
     _incomplete: list[bool]
+    _progress: list[Callable[[Mapping[str, tuple[Session | None, str]], float], None]]
 
     @property
     def incomplete(self) -> bool:
@@ -94,7 +95,16 @@ class Context(Record):
         return self.problems.unavailable()
 
     def __init__(self, config: Config, pm: pluggy.PluginManager) -> None:
-        self._init(config=config, pm=pm, _callers={}, _listed={}, _incomplete=[])
+        self._init(config=config, pm=pm, _callers={}, _listed={}, _incomplete=[], _progress=[])
+
+    def report_waits(
+        self, progress: Callable[[Mapping[str, tuple[Session | None, str]], float], None]
+    ) -> None:
+        """Tell ``progress(statuses, seconds waited)`` how every wait of this command goes,
+        between its rounds, instead of drawing the live line: ``ao mcp`` turns it into
+        progress notifications. ``progress`` may raise to end the wait (the tool call was
+        cancelled)."""
+        self._progress[:] = [progress]
 
     def resolve(self, name: str) -> Session | None:
         """The session ``name`` refers to, from the first backend that knows it."""
@@ -277,6 +287,7 @@ class Context(Record):
 
         if timeout is None:
             timeout = self.config.get(waiting.WAIT_TIMEOUT)
+        progress = self._progress[0] if self._progress else waiting.progress_line(list(names))
         with interrupts.quiet_termination():
             return waiting.wait_until_settled(
                 ask,
@@ -284,7 +295,7 @@ class Context(Record):
                 interval=interval or DEFAULT_INTERVAL,
                 any_one=any_one,
                 watch=watch,
-                progress=waiting.progress_line(list(names)),
+                progress=progress,
             )
 
     def turn_status(self, turn: Turn) -> str:

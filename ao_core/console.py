@@ -14,20 +14,44 @@ went away. So:
   only its line breaks: all of them go through :func:`~ao_core.text.printable`;
 - a note (warning, error, trace, live line, traceback) goes to a real stderr or nowhere:
   never to stdout, where it would break ``--json``; a stderr that cannot be written is
-  replaced by ``/dev/null`` so the interpreter's final flush does not fail either.
+  replaced by ``/dev/null`` so the interpreter's final flush does not fail either;
+- inside :func:`collecting` (a tool call of ``ao mcp``) the notes of that call are kept
+  for its answer instead, and no live line is drawn.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TextIO
 
 from ao_core.errors import OutputLost
 from ao_core.text import printable
 
 CLEAR_LINE = "\r\x1b[K"
+
+
+#: Where the notes of the work under way go instead of stderr (:func:`collecting`).
+_collected: ContextVar[list[str] | None] = ContextVar("ao_notes", default=None)
+
+
+@contextmanager
+def collecting() -> Iterator[list[str]]:
+    """Keep the notes (``Warning: ...`` lines and the like) written inside the block, in
+    this context only, in the list it gives, each line escaped; none reaches stderr.
+
+    ``ao mcp`` answers each tool call with the warnings of that call (a server that is
+    down, a backend that failed), while other calls run on other threads.
+    """
+    notes: list[str] = []
+    token = _collected.set(notes)
+    try:
+        yield notes
+    finally:
+        _collected.reset(token)
 
 
 class _LiveLine:
@@ -38,7 +62,10 @@ class _LiveLine:
 
 def live(text: str) -> None:
     """Show ``text`` as the live line on stderr, in place of the previous one (terminals
-    only), escaped as a note is: it holds what a backend said."""
+    only), escaped as a note is: it holds what a backend said. None while
+    :func:`collecting`."""
+    if _collected.get() is not None:
+        return
     _to_stderr(CLEAR_LINE + printable(text))
     _LiveLine.shown = True
 
@@ -193,6 +220,10 @@ def traceback(exc: BaseException | None = None) -> None:
 
 
 def _note(line: str) -> None:
+    notes = _collected.get()
+    if notes is not None:
+        notes.append(printable(line))
+        return
     end_live()
     _to_stderr(printable(line) + "\n")
 

@@ -3,6 +3,11 @@
 ``--wait --timeout 2`` bounds the whole command, HTTP included: a backend that is about
 to block (a request, a stream read) asks :func:`remaining` for how long it may, and
 never waits longer than that. Outside a wait there is no deadline.
+
+The deadline is a context variable, not a global: ``ao mcp`` runs several waits at once,
+each on a worker thread of its own, and each must see only its own deadline. A hook a
+wait hands to a backend's thread (:mod:`ao_core.runner`) runs in a copy of the waiter's
+context, so it sees the waiter's deadline.
 """
 
 from __future__ import annotations
@@ -10,31 +15,32 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
-
-class _Current:
-    at: float | None = None
+#: When the wait under way must end (``time.monotonic()``), or None outside a wait.
+_at: ContextVar[float | None] = ContextVar("ao_deadline", default=None)
 
 
 @contextmanager
 def within(seconds: float) -> Iterator[None]:
     """Set the deadline ``seconds`` from now for the block (an outer, earlier one wins)."""
-    previous = _Current.at
+    previous = _at.get()
     at = time.monotonic() + seconds
-    _Current.at = at if previous is None else min(previous, at)
+    token = _at.set(at if previous is None else min(previous, at))
     try:
         yield
     finally:
-        _Current.at = previous
+        _at.reset(token)
 
 
 def active() -> bool:
     """Whether a wait's deadline is set now."""
-    return _Current.at is not None
+    return _at.get() is not None
 
 
 def remaining(limit: float) -> float:
     """How long a call may block now: ``limit``, or less when the deadline is nearer (>= 0)."""
-    if _Current.at is None:
+    at = _at.get()
+    if at is None:
         return limit
-    return max(0.0, min(limit, _Current.at - time.monotonic()))
+    return max(0.0, min(limit, at - time.monotonic()))

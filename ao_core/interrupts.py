@@ -58,13 +58,17 @@ def watch_interrupts() -> Iterator[None]:
 @contextmanager
 def quiet_termination() -> Iterator[None]:
     """Inside this block SIGTERM raises :class:`Terminated` (exit status 143, no traceback);
-    a live line on stderr is cleared on the way out."""
+    a live line on stderr is cleared on the way out. Outside the main thread (where no
+    signal handler can be set) the block runs as it is."""
 
     def terminate(signum: int, frame: object) -> None:
         _Signalled.terminated = True
         raise Terminated
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    previous = _handle_sigterm(terminate)
+    if previous is _NOT_HERE:
+        yield
+        return
     try:
         yield
     finally:
@@ -76,9 +80,13 @@ def quiet_termination() -> Iterator[None]:
 def deferred_termination() -> Iterator[Callable[[], bool]]:
     """Inside this block SIGTERM is noted, not acted on: the block asks the function it is
     given between two steps and stops there, so no step is left half done. When the block
-    ends after a SIGTERM, :class:`Terminated` is raised (exit status 143)."""
+    ends after a SIGTERM, :class:`Terminated` is raised (exit status 143). Outside the
+    main thread no SIGTERM is ever noted here."""
     received: list[int] = []
-    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    previous = _handle_sigterm(lambda signum, frame: received.append(signum))
+    if previous is _NOT_HERE:
+        yield lambda: False
+        return
     try:
         yield lambda: bool(received)
     finally:
@@ -86,3 +94,17 @@ def deferred_termination() -> Iterator[Callable[[], bool]]:
     if received:
         _Signalled.terminated = True
         raise Terminated
+
+
+#: What :func:`_handle_sigterm` answers where no handler can be set.
+_NOT_HERE = object()
+
+
+def _handle_sigterm(handler: Callable[[int, object], None]) -> object:
+    """Install ``handler`` for SIGTERM; the previous handler, or :data:`_NOT_HERE` outside
+    the main thread (a tool call of ``ao mcp`` runs on a worker thread; the server keeps
+    its own handling)."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return _NOT_HERE

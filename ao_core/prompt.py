@@ -33,7 +33,11 @@ def read_prompt(flag: str | None, *, required: bool = True, wait: bool | None = 
         if required:
             raise NoPrompt(NO_PROMPT)
         return None
-    prompt = "\n".join(parts)
+    return checked("\n".join(parts))
+
+
+def checked(prompt: str) -> str:
+    """``prompt`` if it is at most :data:`MAX_PROMPT` bytes, else :class:`UsageError`."""
     if len(prompt.encode("utf-8", "surrogateescape")) > MAX_PROMPT:
         raise UsageError(f"the prompt is too long (at most {MAX_PROMPT // (1024 * 1024)} MiB)")
     return prompt

@@ -5,6 +5,7 @@ result (``ao-start`` and ``ao-resume`` print exactly the same once their turn is
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from ao_core import answers
 from ao_core.cli import Context
@@ -25,6 +26,19 @@ def answer(
     :func:`ao_core.console.emit_lines` (``separator=""``), so a result of 64 MiB is never
     copied into a whole JSON document; raises the error ``ao-get-result`` ends with when
     there is no result (a failed session's reason included when the backend knows it)."""
+    result = fetch(ctx, name, session, state, timed_out=timed_out)
+    if not as_json:
+        return [result]
+    assert session is not None  # fetch raised otherwise
+    found = document(ctx, name, session, result)
+    del result  # a structured result's text is not held while its value is written
+    return answers.json_members(found)
+
+
+def fetch(ctx: Context, name: str, session: Session | None, state: str, *, timed_out: bool) -> str:
+    """The result of ``name`` whose settled status is ``state``; raises the error
+    ``ao-get-result`` ends with when there is none (a failed session's reason included when
+    the backend knows it). ``timed_out``: the wait for it gave up (:class:`TimedOut`)."""
     if state == NOT_EXISTENT or session is None:
         raise NotExistent(f"Session '{name}' does not exist", name=name)
     if state in IN_PROGRESS:
@@ -43,10 +57,12 @@ def answer(
         raise SessionFailed(f"Session '{name}' has no result: its status is '{state}'", name=name)
     if result is None:
         raise NoResult(f"Session '{name}' is {state} but has no result", name=name)
-    if not as_json:
-        return [result]
+    return result
+
+
+def document(ctx: Context, name: str, session: Session, result: str) -> dict[str, Any]:
+    """``{"name", "result"}`` (and ``unavailable``): the ``--json`` answer of
+    ``ao-get-result`` and the ``get_result`` tool's; a structured result as its JSON value."""
     value = answers.result_value(result, session)
-    del result  # a structured result's text is not held while its value is written
-    return answers.json_members(
-        answers.with_unavailable({"name": name, "result": value}, ctx.unavailable())
-    )
+    del result
+    return answers.with_unavailable({"name": name, "result": value}, ctx.unavailable())

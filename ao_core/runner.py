@@ -11,6 +11,7 @@ so a backend sees one thread per command whatever it keeps (a database connectio
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,10 +23,12 @@ from ao_core.errors import Overran
 
 
 class _Call:
-    __slots__ = ("function", "args", "kwargs", "done", "value", "error")
+    __slots__ = ("function", "args", "kwargs", "context", "done", "value", "error")
 
     def __init__(self, function: Callable[..., Any], args: tuple, kwargs: dict) -> None:
         self.function, self.args, self.kwargs = function, args, kwargs
+        # the caller's context (its deadline, where its warnings go), for the call to run in
+        self.context = contextvars.copy_context()
         self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
@@ -75,7 +78,7 @@ class Runner:
         while True:
             job = self._calls.get()
             try:
-                job.value = job.function(*job.args, **job.kwargs)
+                job.value = job.context.run(job.function, *job.args, **job.kwargs)
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 job.error = exc
             finally:

@@ -64,6 +64,8 @@ CASES = [
     ("skill", []),
     ("skill", ["--install", "--json"]),
     ("skill", ["--help"]),
+    ("mcp", ["--backends", "file,nosuch"]),
+    ("mcp", ["--help"]),
 ]
 
 

@@ -42,6 +42,7 @@ SUBCOMMANDS = {
     "logs",
     "plugins",
     "skill",
+    "mcp",
 }
 
 

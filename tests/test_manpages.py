@@ -262,7 +262,7 @@ def test_ao_page_lists_each_command_as_ao_help_does() -> None:
     text = man_text(MAN_DIR / "ao.1")
     listed = [line.strip() for line in section(text, "COMMANDS").splitlines()]
     help_text = help_of("ao", Path(sys.executable).parent)
-    assert len(ao_command.SUBCOMMANDS) == len(COMMANDS) == 12
+    assert len(ao_command.SUBCOMMANDS) == len(COMMANDS) == 13
     for name, module in ao_command.SUBCOMMANDS.items():
         start = listed.index(f"ao {name}")
         summary = ao_command.summary(importlib.import_module(module).parser())

@@ -188,12 +188,13 @@ def test_the_package_is_marked_typed(venv: Venv) -> None:
 #: entry points are found without importlib.metadata (and its email, zipfile, csv ...),
 #: paths are strings (no pathlib), argparse's formatter asks for the terminal's width only
 #: to format help (no shutil, zlib, bz2, lzma), and what only a wait, a trace or the api
-#: backend needs comes with them.
+#: backend needs comes with them; nor ao mcp's SDK (mcp, pydantic, anyio, jsonschema).
 NOT_IMPORTED = (
     "importlib.metadata", "email", "zipfile", "csv", "textwrap", "pathlib", "urllib.parse",
     "ipaddress", "shutil", "zlib", "bz2", "lzma", "tempfile", "math", "socket", "threading",
     "difflib", "requests", "ao_plugins.api", "ao_core.tracing", "ao_core.waiting",
-    "ao_core.runner",
+    "ao_core.runner", "ao_core.mcp", "ao_core.schemas", "mcp", "mcp_types", "pydantic",
+    "anyio", "jsonschema",
 )  # fmt: skip
 PROBE = """\
 import json, sys

@@ -48,7 +48,8 @@ def test_every_command_but_ao_skill_selects_backends() -> None:
 
 @pytest.mark.parametrize("command", [c for c in sorted(COMMANDS) if takes_backends(c)])
 def test_unknown_backend_is_a_usage_error(call, command) -> None:
-    args = [] if command in ("ao-list-sessions", "ao-plugins", "ao-list-blueprints") else ["alpha"]
+    no_names = ("ao-list-sessions", "ao-plugins", "ao-list-blueprints", "ao-mcp")
+    args = [] if command in no_names else ["alpha"]
     outcome = call(command, *args, extra_env={"AGENT_ORCHESTRATOR_BACKENDS": "file,nosuch"})
     assert outcome.status == 2
     assert outcome.out == ""

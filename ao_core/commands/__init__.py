@@ -18,4 +18,5 @@ COMMANDS = {
     "ao-logs": "ao_core.commands.logs",
     "ao-plugins": "ao_core.commands.plugins",
     "ao-skill": "ao_core.commands.skill",
+    "ao-mcp": "ao_core.commands.mcp",
 }

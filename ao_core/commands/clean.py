@@ -66,32 +66,61 @@ def clean(args: argparse.Namespace) -> int:
     if args.names and args.all:
         raise UsageError("session names and --all cannot be used together: give one or the other")
     ctx = cli.start(args, args.names)
-    if args.all:
-        targets: list[tuple[str, Session | None]] = [(s.name, s) for s in ctx.all_sessions()]
-        if not targets and not args.json:
-            console.emit("No sessions to remove")
-    else:
-        targets = [(name, ctx.resolve(name)) for name in dict.fromkeys(args.names)]
+    found = targets(ctx, args.names, every=args.all)
+    if args.all and not found and not args.json:
+        console.emit("No sessions to remove")
     records: list[dict[str, Any]] = []
     status = 0
     with interrupts.deferred_termination() as terminated:
-        for name, session in targets:
+        for name, session in found:
             if terminated():
                 break
-            try:
-                record = _delete(ctx, name, session, dry_run=args.dry_run, stop=args.stop)
-                if not args.json:
-                    console.emit(_done(record))
-            except (NotExistent, SessionBusy, StorageError, Refused, Unsupported, TimedOut) as exc:
-                if args.all and isinstance(exc, NotExistent):
-                    continue  # gone since it was listed (another ao-clean): not this one's
-                console.error(str(exc))
-                record = {"name": name, "deleted": False, "error": answers.error_member(exc)}
+            outcome = clean_one(
+                ctx, name, session, dry_run=args.dry_run, stop=args.stop, listed=args.all
+            )
+            if outcome is None:
+                continue
+            record, error = outcome
+            if error is not None:
+                console.error(str(error))
                 status = 1
+            elif not args.json:
+                console.emit(_done(record))
             records.append(record)
         if args.json:
             console.emit(answers.json_text(records))
     return status
+
+
+def targets(
+    ctx: cli.Context, names: Sequence[str], *, every: bool
+) -> list[tuple[str, Session | None]]:
+    """The sessions to delete: each name given once (its session, None when no backend
+    knows it) or, ``every``, each listed session."""
+    if every:
+        return [(s.name, s) for s in ctx.all_sessions()]
+    return [(name, ctx.resolve(name)) for name in dict.fromkeys(names)]
+
+
+def clean_one(
+    ctx: cli.Context,
+    name: str,
+    session: Session | None,
+    *,
+    dry_run: bool,
+    stop: bool,
+    listed: bool = False,
+) -> tuple[dict[str, Any], AoError | None] | None:
+    """Delete one session (or say it would be): its ``--json`` record and, when it was not
+    deleted, why. None for a ``listed`` session gone since it was listed (another
+    ``ao-clean`` deleted it: not this one's to report). ``ao-clean`` and the ``clean``
+    tool go through here, name by name."""
+    try:
+        return _delete(ctx, name, session, dry_run=dry_run, stop=stop), None
+    except (NotExistent, SessionBusy, StorageError, Refused, Unsupported, TimedOut) as exc:
+        if listed and isinstance(exc, NotExistent):
+            return None
+        return {"name": name, "deleted": False, "error": answers.error_member(exc)}, exc
 
 
 def _delete(

@@ -41,11 +41,9 @@ def parser() -> argparse.ArgumentParser:
 
 def list_blueprints(args: argparse.Namespace) -> int:
     ctx = cli.start(args)
-    blueprints = ctx.blueprints(args.tags)
-    if blueprints is None:
-        raise ctx.unsupported("list blueprints")
+    blueprints = listing(ctx, args.tags)
     if args.json:
-        console.emit(answers.json_text([_record(b) for b in blueprints]))
+        console.emit(answers.json_text([record(b) for b in blueprints]))
     elif not blueprints:
         console.emit("No blueprints found")
     else:
@@ -67,7 +65,17 @@ def _lines(blueprints: list[Blueprint]) -> list[str]:
     return lines
 
 
-def _record(blueprint: Blueprint) -> dict:
+def listing(ctx: cli.Context, tags: Sequence[str] = ()) -> list[Blueprint]:
+    """Every blueprint any backend lists (having every one of ``tags``); raises when no
+    backend has blueprints at all."""
+    blueprints = ctx.blueprints(tags)
+    if blueprints is None:
+        raise ctx.unsupported("list blueprints")
+    return blueprints
+
+
+def record(blueprint: Blueprint) -> dict:
+    """One blueprint's ``--json`` record."""
     return {
         "name": blueprint.name,
         "type": blueprint.kind,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ao_core import answers, cli, console, options
+from ao_core.session import Session
 
 #: The examples ending --help and the man page (see ao_core.options).
 EXAMPLES = (
@@ -47,12 +48,7 @@ def parser() -> argparse.ArgumentParser:
 
 def list_sessions(args: argparse.Namespace) -> int:
     ctx = cli.start(args)
-    sessions = ctx.all_sessions()
-    statuses: dict[str, str | None] = {}
-    if args.long or args.status is not None:
-        statuses = ctx.statuses_listed(sessions)
-    if args.status is not None:
-        sessions = [s for s in sessions if statuses[s.name] in args.status]
+    sessions, statuses = listing(ctx, long=args.long, only=args.status)
     if args.json:
         records = (answers.session_record(s, statuses.get(s.name)) for s in sessions)
         console.emit_lines(answers.json_array(records, indent=2))
@@ -61,6 +57,21 @@ def list_sessions(args: argparse.Namespace) -> int:
     else:
         console.emit_lines(answers.session_line(s, statuses.get(s.name)) for s in sessions)
     return 0
+
+
+def listing(
+    ctx: cli.Context, *, long: bool = False, only: Collection[str] | None = None
+) -> tuple[list[Session], dict[str, str]]:
+    """Every session any backend lists and, with ``long`` or ``only``, each one's status by
+    name; with ``only``, just the sessions in those statuses. What ``ao-list-sessions``
+    shows, and the ``list_sessions`` tool."""
+    sessions = ctx.all_sessions()
+    statuses: dict[str, str] = {}
+    if long or only is not None:
+        statuses = ctx.statuses_listed(sessions)
+    if only is not None:
+        sessions = [s for s in sessions if statuses[s.name] in only]
+    return sessions, statuses
 
 
 def _statuses(value: str) -> frozenset[str]:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from ao_core import cli, options, turns
 from ao_core.errors import NotExistent, StillRunning
 from ao_core.prompt import read_prompt
+from ao_core.records import Turn
 from ao_core.session import IN_PROGRESS
 
 #: The examples ending --help and the man page (see ao_core.options).
@@ -44,6 +45,13 @@ def resume(args: argparse.Namespace) -> int:
     name = args.name
     ctx = cli.start(args, [name])
     prompt = read_prompt(args.prompt)
+    return turns.finish(ctx, args, name, begin(ctx, name, prompt))
+
+
+def begin(ctx: cli.Context, name: str, prompt: str) -> Turn:
+    """Give session ``name`` another turn with ``prompt``, refused while it is still in
+    progress; the turn asked for. What ``ao-resume`` does once its prompt is read, and the
+    ``resume`` tool."""
     session, status = ctx.status_of(name)
     if session is None:
         raise NotExistent.to_resume(name)
@@ -52,7 +60,7 @@ def resume(args: argparse.Namespace) -> int:
     turn = ctx.pm.hook.resume_session(session=session, prompt=prompt, config=ctx.config)
     if turn is None:
         raise ctx.unsupported("resume sessions")
-    return turns.finish(ctx, args, name, turn)
+    return turn
 
 
 def main(argv: Sequence[str] | None = None) -> int:

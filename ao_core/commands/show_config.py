@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from ao_core import answers, cli, console, options
 from ao_core.errors import NotExistent
 from ao_core.records import Details
+from ao_core.session import Session
 from ao_core.text import printable
 
 #: The lines shown, in order: label and field; the first five are the old command's.
@@ -54,6 +55,22 @@ def parser() -> argparse.ArgumentParser:
 def show_config(args: argparse.Namespace) -> int:
     name = args.name
     ctx = cli.start(args, [name])
+    session, details = describe(ctx, name)
+    if args.json:
+        console.emit(answers.json_text(document(name, session, details)))
+        return 0
+    lines = [f"Configuration for session '{printable(name)}':"]
+    for label, field in LINES:
+        value = getattr(details, field)
+        if value is not None or field in ALWAYS:
+            lines.append(f"  {label}: {printable(_plain(value) or 'unknown')}")
+    console.emit("\n".join(lines))
+    return 0
+
+
+def describe(ctx: cli.Context, name: str) -> tuple[Session, Details]:
+    """The session ``name`` refers to and what its backend knows about it (at least its
+    id, project directory and status); raises when no backend knows it."""
     session = ctx.resolve(name)
     if session is None:
         raise NotExistent(f"Session '{name}' does not exist", name=name)
@@ -63,17 +80,14 @@ def show_config(args: argparse.Namespace) -> int:
         details = Details(
             session_id=session.session_id, project_dir=session.project_dir, status=status
         )
-    if args.json:
-        fields = {key: _plain(value) for key, value in dataclasses.asdict(details).items()}
-        console.emit(answers.json_text({"name": name, "backend": session.backend, **fields}))
-        return 0
-    lines = [f"Configuration for session '{printable(name)}':"]
-    for label, field in LINES:
-        value = getattr(details, field)
-        if value is not None or field in ALWAYS:
-            lines.append(f"  {label}: {printable(_plain(value) or 'unknown')}")
-    console.emit("\n".join(lines))
-    return 0
+    return session, details
+
+
+def document(name: str, session: Session, details: Details) -> dict[str, str | None]:
+    """``{"name", "backend", ...}`` with every field (None: unknown): the ``--json``
+    answer of ``ao-show-config`` and the ``show_config`` tool's."""
+    fields = {key: _plain(value) for key, value in dataclasses.asdict(details).items()}
+    return {"name": name, "backend": session.backend, **fields}
 
 
 def _plain(value: object) -> str | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from ao_core import cli, options, turns
 from ao_core.errors import AgentUnavailable, AlreadyExists, UsageError
 from ao_core.prompt import read_prompt
+from ao_core.records import Turn
 
 #: The examples ending --help and the man page (see ao_core.options).
 EXAMPLES = (
@@ -68,16 +70,23 @@ def start(args: argparse.Namespace) -> int:
         parameters = args.params
     else:
         parameters = {"prompt": read_prompt(args.prompt)}
+    return turns.finish(ctx, args, name, begin(ctx, name, parameters, args.agent))
+
+
+def begin(ctx: cli.Context, name: str, parameters: dict[str, Any], agent: str | None) -> Turn:
+    """Start session ``name`` (new to every backend) with ``parameters`` (``{"prompt": ...}``
+    or the agent's own) and, when given, ``agent``, checked first; the turn started. What
+    ``ao-start`` does once its arguments are read, and the ``start`` tool."""
     if ctx.resolve(name) is not None:
         raise AlreadyExists.session(name)
-    if args.agent is not None:
-        _check_agent(ctx, args.agent)
+    if agent is not None:
+        _check_agent(ctx, agent)
     turn = ctx.pm.hook.start_session(
-        name=name, parameters=parameters, agent=args.agent, config=ctx.config
+        name=name, parameters=parameters, agent=agent, config=ctx.config
     )
     if turn is None:
         raise ctx.unsupported("start sessions")
-    return turns.finish(ctx, args, name, turn)
+    return turn
 
 
 def _check_agent(ctx: cli.Context, agent: str) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import Any
 
 from ao_core import cli, console, options
 from ao_core.errors import TimedOut, UsageError
-from ao_core.session import IN_PROGRESS
+from ao_core.session import IN_PROGRESS, Session
 from ao_core.text import printable
 
 #: The examples ending --help and the man page (see ao_core.options).
@@ -53,20 +54,36 @@ def status(args: argparse.Namespace) -> int:
     if args.json:
         from ao_core import answers  # only --json prints records
 
-        records = []
-        for name in args.names:
-            session, state = statuses[name]
-            error = _timed_out(name, state, ctx.incomplete) if timed_out else None
-            records.append(answers.status_record(name, session, state, error))
-        if len(records) == 1:
-            console.emit(answers.json_text(answers.with_unavailable(records[0], ctx.unavailable())))
+        found = records(ctx, args.names, statuses, timed_out=timed_out)
+        if len(found) == 1:
+            console.emit(answers.json_text(answers.with_unavailable(found[0], ctx.unavailable())))
         else:
-            console.emit(answers.json_text(records))
+            console.emit(answers.json_text(found))
     elif len(args.names) == 1:
         console.emit(printable(statuses[args.names[0]][1]))
     else:
         console.emit("\n".join(f"{name} {printable(statuses[name][1])}" for name in args.names))
     return cli.TIMED_OUT if timed_out else 0
+
+
+def records(
+    ctx: cli.Context,
+    names: Sequence[str],
+    statuses: dict[str, tuple[Session | None, str]],
+    *,
+    timed_out: bool,
+) -> list[dict[str, Any]]:
+    """``{"name", "status", "backend"}`` per name, in the order given: the ``--json``
+    records of ``ao-status`` and of the ``status`` and ``wait`` tools. After a wait that
+    timed out, a status that is no final answer carries the error saying why."""
+    from ao_core import answers
+
+    found = []
+    for name in names:
+        session, state = statuses[name]
+        error = _timed_out(name, state, ctx.incomplete) if timed_out else None
+        found.append(answers.status_record(name, session, state, error))
+    return found
 
 
 def _timed_out(name: str, state: str, incomplete: bool) -> TimedOut | None:

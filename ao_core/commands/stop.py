@@ -46,19 +46,12 @@ def stop(args: argparse.Namespace) -> int:
         raise UsageError("--timeout cannot be used with --no-wait")
     names = list(dict.fromkeys(args.names))
     ctx = cli.start(args, names)
-    outcomes: dict[str, stopping.Outcome] = {}
-    asked: dict[str, Session] = {}
-    for name in names:
-        session, outcomes[name] = stopping.ask(ctx, name)
-        if session is not None:
-            asked[name] = session
-    if asked and not args.no_wait:
-        outcomes.update(stopping.follow(ctx, asked, args.timeout))
+    outcomes = stop_all(ctx, names, wait=not args.no_wait, timeout=args.timeout)
     status = 0
     records = []
     for name in names:
         outcome = outcomes[name]
-        records.append(_record(name, outcome))
+        records.append(record(name, outcome))
         if outcome.error is not None:
             console.error(str(outcome.error))
             status = max(status, cli.exit_status(outcome.error))
@@ -69,7 +62,25 @@ def stop(args: argparse.Namespace) -> int:
     return status
 
 
-def _record(name: str, outcome: stopping.Outcome) -> dict[str, Any]:
+def stop_all(
+    ctx: cli.Context, names: Sequence[str], *, wait: bool, timeout: float | None
+) -> dict[str, stopping.Outcome]:
+    """Ask the backends to stop each of ``names`` (given once each) and, with ``wait``,
+    follow them until each has ended, within ``timeout``; each name's outcome. What
+    ``ao-stop`` does, and the ``stop`` tool."""
+    outcomes: dict[str, stopping.Outcome] = {}
+    asked: dict[str, Session] = {}
+    for name in names:
+        session, outcomes[name] = stopping.ask(ctx, name)
+        if session is not None:
+            asked[name] = session
+    if asked and wait:
+        outcomes.update(stopping.follow(ctx, asked, timeout))
+    return outcomes
+
+
+def record(name: str, outcome: stopping.Outcome) -> dict[str, Any]:
+    """``{"name", "stopped", "status"}`` (and ``error``): one name's ``--json`` record."""
     record: dict[str, Any] = {
         "name": name,
         "stopped": outcome.asked and outcome.error is None,

@@ -94,7 +94,7 @@ function _shtab_ao_using
   test "$_shtab_ao_cmdpath" = "$argv"
 end
 
-set -g _shtab_ao_commands status get-result list-sessions clean start resume stop list-blueprints show-config logs plugins skill
+set -g _shtab_ao_commands status get-result list-sessions clean start resume stop list-blueprints show-config logs plugins skill mcp
 set -g _shtab_ao_opts_with_value --agent --backends --interval --params --project-dir --prompt --sessions-dir --since --status --tags --tail --timeout -p
 
 complete -c ao -e
@@ -223,3 +223,9 @@ complete -c ao -n '_shtab_ao_using skill' -l project-dir -xka "(__fish_complete_
 complete -c ao -n '_shtab_ao_using skill' -l json -d 'print {"skill", "path", "text"} as JSON ("path": where --install wrote it, else null)'
 complete -c ao -n '_shtab_ao_using skill' -l version -d 'show program'"'"'s version number and exit'
 complete -c ao -n '_shtab_ao_using skill' -l install -d 'write the guide to PROJECT_DIR/.claude/skills/ao/SKILL.md (replacing an older copy) and print its path'
+complete -c ao -n '_shtab_ao_using; and test $_shtab_ao_npos -eq 0' -a mcp -d 'Serve the ao commands as tools for AI agents (MCP). Standard input and output carry the Model Context Protocol; the tools are status, get_result, list_sessions, wait, start, resume, stop, clean, list_blueprints, show_config and plugins. An agent host starts it (claude mcp add ao -- ao mcp); it runs until the host closes its input.'
+complete -c ao -n '_shtab_ao_using mcp' -s h -l help -d 'show this help message and exit'
+complete -c ao -n '_shtab_ao_using mcp' -l project-dir -xka "(__fish_complete_directories)" -d 'project directory (default: $AGENT_ORCHESTRATOR_PROJECT_DIR, else the current directory)'
+complete -c ao -n '_shtab_ao_using mcp' -l sessions-dir -xka "(__fish_complete_directories)" -d 'backup files directory (default: $AGENT_ORCHESTRATOR_SESSIONS_DIR, else PROJECT_DIR/.agent-orchestrator/agent-sessions)'
+complete -c ao -n '_shtab_ao_using mcp' -l backends -xka "(__ao_complete_backends)" -d 'comma-separated backends to ask, in order (default: $AGENT_ORCHESTRATOR_BACKENDS, else api, then third-party backends sorted by name, then file)'
+complete -c ao -n '_shtab_ao_using mcp' -l version -d 'show program'"'"'s version number and exit'
