@@ -12,6 +12,7 @@ from ao_core import answers, console, results
 from ao_core.cli import Context
 from ao_core.errors import TimedOut
 from ao_core.records import Turn
+from ao_core.session import FAILED
 from ao_core.text import printable
 
 
@@ -46,7 +47,10 @@ def wait(
     """Wait for ``turn`` to end, within ``timeout`` seconds (None: the wait timeout
     setting); the status it got to, and True when the wait timed out (the turn goes on).
 
-    Once it has ended the status is the session's, as the wait's last round just saw it.
+    Once it has ended the status is the session's, as the wait's last round just saw it;
+    but a turn whose own run failed is ``failed`` with the run's reason, whatever the
+    session shows by then (a runner's late report about an earlier stop can still turn
+    it ``finished``).
     """
     statuses, timed_out = ctx.wait_for(
         [name],
@@ -56,4 +60,6 @@ def wait(
     )
     if timed_out:
         return statuses[name][1], True
+    if statuses[name][1] == FAILED:
+        return statuses[name][1], False
     return ctx.session_status(turn.session), False

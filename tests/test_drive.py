@@ -5,9 +5,11 @@ scripted agents), through the installed console scripts and in-process."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
+import requests
 from runs_fixtures import RunsCoordinator
 
 SLOW = "sleep 30 please"
@@ -228,6 +230,72 @@ def test_a_resume_the_runner_fails_ends_with_its_reason(ao, server) -> None:
     assert outcome.err == (
         "Error: Session 'alpha' ended in error: No live executor process for session alpha\n"
     )
+
+
+class TestByHand:
+    """Against a runner this test plays itself, over the runner's endpoints."""
+
+    @pytest.fixture
+    def server(self, start_runs_coordinator) -> RunsCoordinator:
+        return start_runs_coordinator(runner=False)
+
+    def test_a_failed_resume_keeps_its_reason_when_a_late_report_turns_it_finished(
+        self, ao, server
+    ) -> None:
+        """The runner reports a resume's run failed (the server turns the session
+        ``failed``) and at once, late, an earlier stop's session status ``finished``, as the
+        real runner's reports can cross. The turn's answer is its own run's: failed, with
+        its reason."""
+        http = requests.Session()
+        identity = {
+            "hostname": "by-hand",
+            "project_dir": "/proj",
+            "executor_profile": "default",
+            "executor": {"type": "autonomous", "command": "by-hand", "config": {}},
+        }
+        registered = http.post(f"{server.url}/runner/register", json=identity, timeout=10)
+        runner_id = registered.json()["runner_id"]
+        reason = "No live executor process for session gamma"
+
+        def report(run_id: str, what: str, **body: str) -> None:
+            url = f"{server.url}/runner/runs/{run_id}/{what}"
+            http.post(url, json={"runner_id": runner_id, **body}, timeout=10)
+
+        def next_run() -> dict:
+            while True:  # 204: the long poll ended with nothing
+                poll = {"runner_id": runner_id}
+                answer = http.get(f"{server.url}/runner/runs", params=poll, timeout=60)
+                if answer.status_code == 200 and "run" in answer.json():
+                    return answer.json()["run"]
+
+        def runner() -> None:
+            for _ in range(2):
+                run = next_run()
+                if run["type"] == "start_session":
+                    report(run["run_id"], "started")
+                    result = {
+                        "event_type": "result",
+                        "session_id": "gamma",
+                        "timestamp": "2026-12-06T00:00:00Z",
+                        "result_text": "first answer",
+                    }
+                    http.post(f"{server.url}/sessions/gamma/events", json=result, timeout=10)
+                    report(run["run_id"], "completed", status="success", session_status="idle")
+                else:
+                    report(run["run_id"], "failed", error=reason)
+                    late = {"runner_id": runner_id, "status": "finished"}
+                    http.post(f"{server.url}/runner/sessions/gamma/status", json=late, timeout=10)
+
+        hand = threading.Thread(target=runner, daemon=True)
+        hand.start()
+        assert ao("ao-start", "gamma", "-p", "first").out == "first answer\n"
+        outcome = ao("ao-resume", "gamma", "-p", "second")
+        hand.join(10)
+        assert (outcome.status, outcome.err) == (
+            1,
+            f"Error: Session 'gamma' ended in error: {reason}\n",
+        )
+        assert server.get("gamma")["status"] == "finished"  # the late report did land
 
 
 # --- ao-stop -----------------------------------------------------------------------------

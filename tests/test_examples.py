@@ -30,13 +30,23 @@ def parser_of(script: str) -> argparse.ArgumentParser:
     return importlib.import_module(SCRIPTS[script]).parser()
 
 
+def _names_ao(tokens: list[str], i: int) -> bool:
+    """Whether ``tokens[i]`` is an ao command: ``ao-*``, or ``ao`` and one of its
+    subcommands or options (not the server name in ``claude mcp add ao -- ao mcp``)."""
+    word = tokens[i]
+    if word.startswith("ao-"):
+        return True
+    following = tokens[i + 1] if i + 1 < len(tokens) else ""
+    return word == "ao" and (following in ao_command.SUBCOMMANDS or following.startswith("--h"))
+
+
 def command_words(line: str) -> list[str]:
     """The words of the ``ao`` command an example runs: from the word naming it (after
     ``cat FILE |``, ``python -m ao_core``) up to the first pipe or redirection."""
     tokens = shlex.split(line)
     if tokens[:3] == ["python", "-m", "ao_core"]:
         tokens = ["ao", *tokens[3:]]
-    start = next(i for i, t in enumerate(tokens) if t == "ao" or t.startswith("ao-"))
+    start = next(i for i, t in enumerate(tokens) if _names_ao(tokens, i))
     tokens = tokens[start:]
     end = next((i for i, t in enumerate(tokens) if t in SHELL_ENDS), len(tokens))
     return tokens[:end]
@@ -59,6 +69,10 @@ def test_every_example_is_a_command_line_its_parser_takes(script: str) -> None:
         if script == "ao":
             assert argv[0] == "ao" and argv[1] in ao_command.SUBCOMMANDS, line
             parser = ao_command.command_parser(argv[1])
+            argv = argv[1:]
+        elif argv[0] == "ao":  # the ao SUB form of the command
+            assert ao_command.PREFIX + argv[1] == script, f"{line!r} is not an example of {script}"
+            parser = parser_of(script)
             argv = argv[1:]
         else:
             assert argv[0] == script, f"{line!r} is not an example of {script}"
