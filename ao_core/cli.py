@@ -289,14 +289,17 @@ class Context(Record):
             timeout = self.config.get(waiting.WAIT_TIMEOUT)
         progress = self._progress[0] if self._progress else waiting.progress_line(list(names))
         with interrupts.quiet_termination():
-            return waiting.wait_until_settled(
-                ask,
-                timeout=timeout,
-                interval=interval or DEFAULT_INTERVAL,
-                any_one=any_one,
-                watch=watch,
-                progress=progress,
-            )
+            try:
+                return waiting.wait_until_settled(
+                    ask,
+                    timeout=timeout,
+                    interval=interval or DEFAULT_INTERVAL,
+                    any_one=any_one,
+                    watch=watch,
+                    progress=progress,
+                )
+            finally:  # the watches let go of their streams (ao mcp outlives its waits)
+                self.pm.hook.wait_for_change(sessions=[], config=self.config, timeout=0.0)
 
     def turn_status(self, turn: Turn) -> str:
         """How far a turn this command started has got (the session's status when no

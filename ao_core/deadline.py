@@ -16,9 +16,19 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from threading import Event
 
 #: When the wait under way must end (``time.monotonic()``), or None outside a wait.
 _at: ContextVar[float | None] = ContextVar("ao_deadline", default=None)
+#: Set once the waits of this context must end now (``ao mcp``: the call was cancelled).
+_stop: ContextVar[Event | None] = ContextVar("ao_stop", default=None)
+
+
+class Stopped(Exception):
+    """The wait was told to stop (its caller went away): it ends now, unanswered."""
 
 
 @contextmanager
@@ -33,6 +43,27 @@ def within(seconds: float) -> Iterator[None]:
         _at.reset(token)
 
 
+@contextmanager
+def stoppable(stop: Event) -> Iterator[None]:
+    """Let ``stop`` end the waits of the block at once: their pauses wake and raise
+    :class:`Stopped`, and a blocking call asks :func:`remaining` for no more time."""
+    token = _stop.set(stop)
+    try:
+        yield
+    finally:
+        _stop.reset(token)
+
+
+def pause(seconds: float) -> None:
+    """Sleep ``seconds`` between a wait's rounds; raises :class:`Stopped` as soon as the
+    wait is told to stop (:func:`stoppable`)."""
+    stop = _stop.get()
+    if stop is None:
+        time.sleep(seconds)
+    elif stop.wait(seconds):
+        raise Stopped
+
+
 def active() -> bool:
     """Whether a wait's deadline is set now."""
     return _at.get() is not None
@@ -40,6 +71,9 @@ def active() -> bool:
 
 def remaining(limit: float) -> float:
     """How long a call may block now: ``limit``, or less when the deadline is nearer (>= 0)."""
+    stop = _stop.get()
+    if stop is not None and stop.is_set():
+        return 0.0
     at = _at.get()
     if at is None:
         return limit

@@ -183,6 +183,10 @@ def wait_for_change(sessions: list[Session], config: Config, timeout: float) -> 
     sessions (the commands then poll). A backend whose store pushes changes (an event
     stream) implements it; the first backend that answers is believed. Never block
     longer than ``timeout``.
+
+    Once the wait is over (ended, timed out or stopped) it is called once more with no
+    sessions: let go of what you held for watching (a stream, its thread) and return
+    None at once. A command ends its process then anyway; ``ao mcp`` lives on.
     """
 
 

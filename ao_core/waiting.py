@@ -102,14 +102,14 @@ def _wait(
             watched = min(remaining, max(0.0, asked + interval - now), TICK)
             changed = watch(statuses, watched) if watch else None
             if changed is None:
-                time.sleep(min(pause, remaining))
+                deadline.pause(min(pause, remaining))
                 pause = min(pause * GROWTH, interval)
             elif not changed:
-                time.sleep(max(0.0, now + watched - time.monotonic()))  # never spin
+                deadline.pause(max(0.0, now + watched - time.monotonic()))  # never spin
                 if time.monotonic() < asked + interval:
                     continue
             else:
-                time.sleep(max(0.0, min(held, started + timeout) - time.monotonic()))
+                deadline.pause(max(0.0, min(held, started + timeout) - time.monotonic()))
             before = statuses
             statuses = ask()
             asked = time.monotonic()

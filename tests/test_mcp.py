@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -305,6 +306,27 @@ def test_a_start_that_outlasts_its_timeout_says_it_has_not_ended(
     assert runs_coordinator.run(document["run_id"])["session_id"] == "slowpoke"
 
 
+def test_a_wait_that_runs_out_lets_go_of_its_event_stream(
+    runs_coordinator, coordinator_env, tmp_path
+) -> None:
+    """The server lives on after its calls: a wait that ended unfinished closes the stream
+    it followed (a command's process exit would have), so waits called again and again
+    hold no streams or threads."""
+
+    async def scenario(session):
+        await session.call_tool("start", {"name": "slowpoke", "prompt": SLOW, "detach": True})
+        waited = await session.call_tool("wait", {"names": ["slowpoke"], "timeout": 1})
+        following = runs_coordinator.open_streams
+        await anyio.to_thread.run_sync(runs_coordinator.wait_streams_closed)
+        again = await session.call_tool("status", {"names": ["slowpoke"]})
+        return waited, following, again
+
+    waited, following, again = serve(scenario, coordinator_env, tmp_path)
+    assert ok(waited)["ended"] is False
+    assert following <= 1  # closed as the call ended, or about to be
+    assert ok(again)["sessions"][0]["status"] == "running"
+
+
 def test_a_wait_blocks_no_other_call_and_a_cancelled_one_leaves_the_server_answering(
     runs_coordinator, coordinator_env, tmp_path
 ) -> None:
@@ -327,13 +349,20 @@ def test_a_wait_blocks_no_other_call_and_a_cancelled_one_leaves_the_server_answe
             group.start_soon(wait)
             await waiting.wait()
             outcome["during"] = await session.call_tool("status", {"names": ["slowpoke"]})
+            outcome["streams"] = runs_coordinator.open_streams
             outcome["scope"].cancel()
+        cancelled = time.monotonic()
+        # the cancelled wait lets go of its event stream, long before its 600 s
+        await anyio.to_thread.run_sync(runs_coordinator.wait_streams_closed)
+        outcome["closed after"] = time.monotonic() - cancelled
         outcome["after"] = await session.call_tool("status", {"names": ["slowpoke"]})
         outcome["stopped"] = await session.call_tool("stop", {"names": ["slowpoke"]})
         return outcome
 
     outcome = serve(scenario, coordinator_env, tmp_path)
     assert "answer" not in outcome  # cancelled before it ended
+    assert outcome["streams"] == 1  # the wait was following the event stream
+    print(f"stream closed {outcome['closed after']:.3f} s after the cancel")
     assert ok(outcome["during"])["sessions"][0]["status"] == "running"
     assert ok(outcome["after"])["sessions"][0]["status"] == "running"
     assert ok(outcome["stopped"])["sessions"][0]["stopped"] is True

@@ -13,8 +13,9 @@ starlette, jsonschema).
   structured part the ``--json`` error document with its stable ``code``; a bad argument
   is the error ``usage``; nothing a call does ends the server.
 - **Waits report and can be cancelled.** A wait sends a progress notification about
-  every second (when the client asked for them), and ends within about a poll's pause
-  once the client cancels the request.
+  every second (when the client asked for them), and ends at once when the client
+  cancels the request (:func:`ao_core.deadline.stoppable`: its pauses wake, its
+  requests get no more time; a watch of the event stream within its 1 s tick).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
-from ao_core import answers, console
+from ao_core import answers, console, deadline
 from ao_core.errors import AoError, Unexpected, UsageError
 from ao_core.mcp.tools import BY_NAME, TOOLS, Call, Document, Failures, Progress, Tool
 from ao_core.session import Session
@@ -126,7 +127,7 @@ async def _call(
         return _failure(UsageError(f"{tool.name}: {problem}"), [], [])
     cancelled = threading.Event()
     progress = _reporter(ctx, cancelled) if tool.waits else None
-    work = partial(_run, tool, Call(settings, progress), arguments)
+    work = partial(_run, tool, Call(settings, progress), arguments, cancelled)
     try:
         return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
     except anyio.get_cancelled_exc_class():
@@ -134,12 +135,15 @@ async def _call(
         raise
 
 
-def _run(tool: Tool, call: Call, arguments: dict[str, Any]) -> types.CallToolResult:
-    """Do the tool's work (on a worker thread), its warnings collected: the answer."""
-    with console.collecting() as notes:
+def _run(
+    tool: Tool, call: Call, arguments: dict[str, Any], cancelled: threading.Event
+) -> types.CallToolResult:
+    """Do the tool's work (on a worker thread), its warnings collected: the answer. Once
+    ``cancelled`` is set its wait wakes from any pause and asks for no more time."""
+    with console.collecting() as notes, deadline.stoppable(cancelled):
         try:
             document = tool.run(call, arguments)
-        except Abandoned:
+        except (Abandoned, deadline.Stopped):
             raise
         except Failures as exc:
             return _failure(exc, call.unavailable(), notes, exc.document)

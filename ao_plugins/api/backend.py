@@ -197,7 +197,10 @@ class ApiBackend:
     def wait_for_change(
         self, sessions: list[Session], config: Config, timeout: float
     ) -> bool | None:
-        """Watch the Coordinator's event stream for these sessions (None elsewhere)."""
+        """Watch the Coordinator's event stream for these sessions (None elsewhere); no
+        sessions: the wait is over, the stream is closed."""
+        if not sessions and self._watcher is not None:
+            self._watcher.close()
         if self._generation is not Generation.COORDINATOR or self._out or not sessions:
             return None
         if any(s.backend != NAME or s.session_id is None for s in sessions):

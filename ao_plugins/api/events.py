@@ -351,8 +351,8 @@ class Watcher:
                 return False
             item = stream.next(min(end - time.monotonic(), SLICE))
             if item is None:
-                if time.monotonic() >= end:
-                    return False
+                if time.monotonic() >= end or not deadline.remaining(SLICE):
+                    return False  # the time is up, or the wait was told to stop
                 continue
             if isinstance(item, Ended):
                 if self._ended(stream, item):
