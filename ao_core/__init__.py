@@ -18,7 +18,6 @@ from ao_core.errors import (
     StorageError,
 )
 from ao_core.hookspecs import hookimpl
-from ao_core.records import Blueprint, Details, Event, EventLog, Turn
 from ao_core.session import Session, StructuredResult
 from ao_core.settings import Setting
 from ao_core.version import __version__
@@ -42,3 +41,16 @@ __all__ = [
     "hookimpl",
     "__version__",
 ]
+
+#: The records of the optional hooks, imported when first asked for (``from ao_core
+#: import Turn``): making their dataclasses costs every command about 3 ms at start-up,
+#: and only the commands that drive sessions or show events use them.
+_RECORDS = ("Blueprint", "Details", "Event", "EventLog", "Turn")
+
+
+def __getattr__(name: str) -> object:
+    if name in _RECORDS:
+        from ao_core import records
+
+        return getattr(records, name)
+    raise AttributeError(f"module 'ao_core' has no attribute {name!r}")

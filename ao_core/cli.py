@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -32,8 +33,10 @@ from ao_core.frozen import Record
 from ao_core.manager import LAST, get_plugin_manager
 from ao_core.options import DEFAULT_INTERVAL
 from ao_core.problems import Problems
-from ao_core.records import Blueprint, Turn
 from ao_core.session import IN_PROGRESS, NOT_EXISTENT, Session, validate_name
+
+if TYPE_CHECKING:
+    from ao_core.records import Blueprint, Turn
 
 #: The exit status of a wait that timed out, as timeout(1) gives.
 TIMED_OUT = 124

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, TypeVar
 import pluggy
 
 from ao_core.frozen import Record
-from ao_core.records import Blueprint, Details, Event, EventLog, Turn
 from ao_core.session import MAX_FIELD_LENGTH, Session
 
 if TYPE_CHECKING:
     from ao_core.config import Config
+    from ao_core.records import Blueprint, Details, Event, EventLog, Turn
 
 PROJECT_NAME = "ao"
 
@@ -36,17 +36,19 @@ class Hook(Record):
     ``first_answer``: backends are asked in order until one answers (pluggy's
     ``firstresult``); otherwise every backend is asked and all answers are used.
     ``answer``: the type an answer must have (``None`` is always allowed and means "I
-    don't know this one"); ``many``: the answer is a list of such values; ``None`` as
-    ``answer``: the return value is ignored. ``required``: every backend implements it.
+    don't know this one"), or the name of one of :mod:`ao_core.records`, imported when
+    first needed (its dataclasses cost every command's start-up otherwise); ``many``:
+    the answer is a list of such values; ``None`` as ``answer``: the return value is
+    ignored. ``required``: every backend implements it.
     ``limit``: the most characters a text answer may have (None: any). What each type of
     answer must hold beyond its type is :mod:`ao_core.guard`'s business.
     """
 
-    __slots__ = ("name", "first_answer", "answer", "many", "required", "limit")
+    __slots__ = ("name", "first_answer", "_answer", "many", "required", "limit")
+    _compared = ("name", "first_answer", "answer", "many", "required", "limit")
 
     name: str
     first_answer: bool
-    answer: type | None
     many: bool
     required: bool
     limit: int | None
@@ -55,7 +57,7 @@ class Hook(Record):
         self,
         name: str,
         first_answer: bool,
-        answer: type | None,
+        answer: type | str | None,
         many: bool = False,
         required: bool = True,
         limit: int | None = None,
@@ -63,11 +65,20 @@ class Hook(Record):
         self._init(
             name=name,
             first_answer=first_answer,
-            answer=answer,
+            _answer=answer,
             many=many,
             required=required,
             limit=limit,
         )
+
+    @property
+    def answer(self) -> type | None:
+        """The type an answer must have (None: the return value is ignored)."""
+        if isinstance(self._answer, str):
+            from ao_core import records
+
+            return getattr(records, self._answer)
+        return self._answer
 
     @property
     def answer_text(self) -> str:
@@ -85,7 +96,7 @@ CONTRACT: dict[str, Hook] = {}
 def contract_hook(
     *,
     first_answer: bool,
-    answer: type | None,
+    answer: type | str | None,
     many: bool = False,
     required: bool = True,
     limit: int | None = None,
@@ -193,7 +204,7 @@ def wait_for_change(sessions: list[Session], config: Config, timeout: float) -> 
 # -- driving sessions: all optional; a backend that cannot do one leaves it out ----------
 
 
-@contract_hook(first_answer=True, answer=Turn, required=False)
+@contract_hook(first_answer=True, answer="Turn", required=False)
 def start_session(name: str, parameters: dict, agent: str | None, config: Config) -> Turn | None:
     """Optional: start a new session called ``name`` in your store and return its
     :class:`~ao_core.records.Turn` as soon as the store accepted it (do not wait for it).
@@ -208,7 +219,7 @@ def start_session(name: str, parameters: dict, agent: str | None, config: Config
     """
 
 
-@contract_hook(first_answer=True, answer=Turn, required=False)
+@contract_hook(first_answer=True, answer="Turn", required=False)
 def resume_session(session: Session, prompt: str, config: Config) -> Turn | None:
     """Optional: give ``session`` another turn with ``prompt``; return that turn at once.
 
@@ -239,13 +250,13 @@ def stop_session(session: Session, config: Config) -> str | None:
     """
 
 
-@contract_hook(first_answer=True, answer=Details, required=False)
+@contract_hook(first_answer=True, answer="Details", required=False)
 def describe_session(session: Session, config: Config) -> Details | None:
     """Optional: what your store knows about ``session`` (agent, times, runner, latest
     run), for ``ao-show-config``; None when you do not have it."""
 
 
-@contract_hook(first_answer=False, answer=Blueprint, many=True, required=False)
+@contract_hook(first_answer=False, answer="Blueprint", many=True, required=False)
 def list_blueprints(tags: list[str], config: Config) -> list[Blueprint] | None:
     """Optional: the agents sessions can be started with in your store, having every tag
     in ``tags`` (all of them when empty); None when your store has no blueprints at all.
@@ -264,7 +275,7 @@ def check_delete(session: Session, config: Config) -> bool | None:
 # -- a session's events (ao-logs): optional --------------------------------------------
 
 
-@contract_hook(first_answer=True, answer=EventLog, required=False)
+@contract_hook(first_answer=True, answer="EventLog", required=False)
 def fetch_events(
     session: Session, config: Config, tail: int | None, follow: bool
 ) -> EventLog | None:
@@ -281,7 +292,7 @@ def fetch_events(
     """
 
 
-@contract_hook(first_answer=True, answer=Event, many=True, required=False)
+@contract_hook(first_answer=True, answer="Event", many=True, required=False)
 def follow_events(session: Session, config: Config, timeout: float, last: bool) -> list[Event]:
     """Optional: the events of ``session`` that arrived since the ones you last answered
     (in :func:`fetch_events` or here), for ``ao-logs --follow``.

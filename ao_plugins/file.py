@@ -41,13 +41,13 @@ import os
 import stat
 from typing import TYPE_CHECKING
 
-from ao_core import Config, Details, Session, SessionFailed, StorageError, console, hookimpl
-from ao_core.records import Event, EventLog
+from ao_core import Config, Session, SessionFailed, StorageError, console, hookimpl
 from ao_core.session import FAILED, Status, is_valid_name
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ao_core.records import Details, Event, EventLog
     from ao_plugins.file_log import LogReader
 
 NAME = "file"
@@ -117,6 +117,8 @@ class FileBackend:
         if meta is None:
             return None
         found = _session(session.name, meta)
+        from ao_core.records import Details
+
         return Details(
             session_id=found.session_id,
             project_dir=found.project_dir,
@@ -198,6 +200,7 @@ class FileBackend:
         """The ``.jsonl``'s lines as events, streamed (see :mod:`ao_plugins.file_log`)."""
         if not _exists(config, session.name):
             return None
+        from ao_core.records import EventLog
         from ao_plugins.file_log import LogReader
 
         path = os.fspath(_path(config, session.name, LOG_SUFFIX))

@@ -24,6 +24,7 @@ import datetime
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -771,15 +772,13 @@ NOTES = """\
 
 
 def kept_load_section(path: Path) -> str:
-    """The sections ``bench/load.py``, ``bench/hostile.py`` and ``bench/turns.py`` put in
-    the report with ``--write``, kept across a rewrite."""
+    """Every section another harness put in the report between its own markers
+    (``<!-- NAME:begin -->`` ... ``<!-- NAME:end -->``: ``bench/load.py``,
+    ``bench/hostile.py``, ``bench/turns.py``, ``bench/mcp_bench.py``, ``bench/logs_tail.py``'s
+    table), kept in their order across a rewrite."""
     old = path.read_text() if path.exists() else ""
-    kept = ""
-    for name in ("load", "hostile", "turns"):
-        begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-        if begin in old and end in old:
-            kept += "\n" + old[old.index(begin) : old.index(end) + len(end)] + "\n"
-    return kept
+    found = re.finditer(r"<!-- ([\w-]+):begin -->.*?<!-- \1:end -->", old, re.DOTALL)
+    return "".join("\n" + section.group(0) + "\n" for section in found)
 
 
 def render(report, sizes: Sizes) -> str:

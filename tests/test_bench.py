@@ -44,10 +44,14 @@ ROWS = [
 
 def test_the_harness_writes_every_row_keeps_the_load_section_and_times_before(tmp_path):
     """One run (the harness is the suite's slowest test): every row written and printed,
-    the old table replaced but the load section kept, and ``--before BIN`` (here this very
+    the old table replaced but the other harnesses' sections kept, and ``--before BIN`` (here this very
     install) adding its table."""
     out = tmp_path / "BENCHMARKS.md"
-    out.write_text("old\n<!-- load:begin -->\nload figures\n<!-- load:end -->\n")
+    kept = (
+        "<!-- load:begin -->\nload figures\n<!-- load:end -->\n\n"
+        "<!-- mcp:begin -->\nmcp figures\n<!-- mcp:end -->\n"
+    )
+    out.write_text("old\n" + kept)
     bin_dir = Path(sys.executable).parent
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(out),
@@ -59,7 +63,7 @@ def test_the_harness_writes_every_row_keeps_the_load_section_and_times_before(tm
     for row in ROWS:
         assert row in text, row
     assert "old\n" not in text
-    assert text.endswith("<!-- load:begin -->\nload figures\n<!-- load:end -->\n")
+    assert text.endswith(kept)  # every harness's own section, in its order
     table = text.split("<!-- load:begin -->")[0].strip()
     assert table in proc.stdout  # the table is printed as well as written
     assert "| scenario | before: median | now: median | saved |" in text

@@ -33,7 +33,6 @@ from ao_core.errors import (
     SessionBusy,
 )
 from ao_core.problems import BAD_ANSWER
-from ao_core.records import Blueprint, Details, Event, EventLog, Turn
 from ao_core.session import IN_PROGRESS, MAX_FIELD_LENGTH
 from ao_core.settings import Setting, seconds
 from ao_plugins.api import answers, runs
@@ -41,6 +40,7 @@ from ao_plugins.api.answers import STATUS_WORD, Generation, Unexpected, segment
 from ao_plugins.api.client import Answer, Client, display_url
 
 if TYPE_CHECKING:
+    from ao_core.records import Blueprint, Details, Event, EventLog, Turn
     from ao_plugins.api.events import EventStream, Watcher
     from ao_plugins.api.logs import Follower
 
@@ -347,6 +347,8 @@ class ApiBackend:
         if events is None:
             return None
         self._followers[session.session_id] = follower
+        from ao_core.records import EventLog
+
         return EventLog(events)
 
     @hookimpl
@@ -409,6 +411,8 @@ class ApiBackend:
         # the run was accepted: a failure now loses only the warning about runners
         with contextlib.suppress(BackendUnavailable):
             self._warn_without_runner(config, run_id, name)
+        from ao_core.records import Turn
+
         return Turn(session=session, run_id=run_id)
 
     def _warn_without_runner(self, config: Config, run_id: str, name: str) -> None:

@@ -21,11 +21,13 @@ it demands one) and whose tags include every tag demanded.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ao_core.records import Blueprint, Details
 from ao_core.session import Status
 from ao_core.text import printable
+
+if TYPE_CHECKING:
+    from ao_core.records import Blueprint, Details
 
 #: Run statuses of a run still in progress.
 RUN_IN_PROGRESS = frozenset({"pending", "claimed", "running", "stopping"})
@@ -102,6 +104,8 @@ def blueprint(entry: object) -> Blueprint | None:
     """A :class:`Blueprint` from one agent of ``GET /agents``; None when it has no name."""
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         return None
+    from ao_core.records import Blueprint
+
     schema = entry.get("parameters_schema")
     tags = entry.get("tags")
     return Blueprint(
@@ -116,6 +120,8 @@ def blueprint(entry: object) -> Blueprint | None:
 
 def details(entry: dict[str, Any], status: str | None, latest: dict[str, Any] | None) -> Details:
     """A session object of either server (and its latest run, where there are runs)."""
+    from ao_core.records import Details
+
     run = latest or {}
     return Details(
         session_id=_text(entry.get("session_id")),
