@@ -44,8 +44,8 @@ ROWS = [
 
 def test_the_harness_writes_every_row_keeps_the_load_section_and_times_before(tmp_path):
     """One run (the harness is the suite's slowest test): every row written and printed,
-    the old table replaced but the other harnesses' sections kept, and ``--before BIN`` (here this very
-    install) adding its table."""
+    the old table replaced but the other harnesses' sections kept, and ``--before BIN``
+    (here this very install) adding its table."""
     out = tmp_path / "BENCHMARKS.md"
     kept = (
         "<!-- load:begin -->\nload figures\n<!-- load:end -->\n\n"
