@@ -12,9 +12,8 @@ warning is printed only if that round's answer is used after all (the first one)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ao_core import console
+from ao_core.frozen import Record
 
 #: No connection, or it broke during the answer.
 UNREACHABLE = "unreachable"
@@ -34,17 +33,22 @@ FAILED = "failed"
 NOT_LOADED = "not_loaded"
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Record):
     """Why ``backend`` could not be used: a stable ``code`` and the words of its warning.
 
-    ``deadline``: the ``--wait`` deadline, not the backend, cut it short.
+    ``deadline``: the ``--wait`` deadline, not the backend, cut it short. A frozen record
+    (compared, hashed and shown by its fields), not a dataclass: made on every start-up.
     """
+
+    __slots__ = ("backend", "code", "message", "deadline")
 
     backend: str
     code: str
     message: str
-    deadline: bool = False
+    deadline: bool
+
+    def __init__(self, backend: str, code: str, message: str, deadline: bool = False) -> None:
+        self._init(backend=backend, code=code, message=message, deadline=deadline)
 
     def as_json(self) -> dict[str, str]:
         return {"backend": self.backend, "code": self.code, "message": self.message}

@@ -26,12 +26,25 @@ def one_line(text: str) -> str:
 _INVISIBLE_LETTERS = "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2800\u3164\uffa0"
 #: ... and the variation selectors, which a result keeps (an emoji's presentation).
 _VARIATION_SELECTORS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
-#: One of them makes two names look alike.
-_INVISIBLE = re.compile(f"[{_INVISIBLE_LETTERS}{_VARIATION_SELECTORS}]")
-_INVISIBLE_IN_RESULTS = re.compile(f"[{_INVISIBLE_LETTERS}]")
-#: Runs of what may need escaping on one line: anything but printable ASCII, so a clean
-#: text is looked at run by run at C speed.
-_CANDIDATES = re.compile(r"[^\x20-\x7e]+")
+#: The patterns, compiled when first needed (most commands print only printable ASCII):
+#: ``invisible``, one of them, which makes two names look alike; ``invisible in results``,
+#: the letters alone; ``candidates``, runs of what may need escaping on one line (anything
+#: but printable ASCII, so a clean text is looked at run by run at C speed).
+_SOURCES = {
+    "invisible": f"[{_INVISIBLE_LETTERS}{_VARIATION_SELECTORS}]",
+    "invisible in results": f"[{_INVISIBLE_LETTERS}]",
+    "candidates": r"[^\x20-\x7e]+",
+}
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    compiled = _COMPILED.get(name)
+    if compiled is None:
+        compiled = _COMPILED[name] = re.compile(_SOURCES[name])
+    return compiled
+
+
 #: Format characters a result keeps: the joiners of emoji sequences and of several scripts,
 #: and the tags of subdivision flags.
 _RESULT_FORMAT_KEPT = frozenset(range(0x200C, 0x200E)) | frozenset(range(0xE0020, 0xE0080))
@@ -52,7 +65,8 @@ def printable(text: str, *, multiline: bool = False) -> str:
     messages) every code point Python does not print is escaped (controls, format
     characters such as zero-width ones, direction marks, U+FEFF and the soft hyphen, line
     and paragraph separators, spaces other than U+0020, surrogates, private-use and
-    unassigned ones), and so are the invisible letters and marks of :data:`_INVISIBLE`.
+    unassigned ones), and so are the invisible letters and marks of
+    :data:`_INVISIBLE_LETTERS` and the variation selectors.
     ``multiline`` (a result's text) keeps line feeds, tabs, the CR of a CRLF, spaces and
     every visible letter and mark, and escapes the other controls, the separators,
     surrogates, the invisible letters and the format characters but the joiners, tags and
@@ -61,23 +75,26 @@ def printable(text: str, *, multiline: bool = False) -> str:
     """
     if multiline:
         return _result_text(text)
-    if text.isprintable() and (text.isascii() or not _INVISIBLE.search(text)):
+    if text.isprintable() and (text.isascii() or not _pattern("invisible").search(text)):
         return text
+    invisible = _pattern("invisible")
 
     def escape_run(match: re.Match[str]) -> str:
         run = match.group()
-        if run.isprintable() and not _INVISIBLE.search(run):
+        if run.isprintable() and not invisible.search(run):
             return run
         return "".join(
-            c if c.isprintable() and not _INVISIBLE.match(c) else _escaped(c) for c in run
+            c if c.isprintable() and not invisible.match(c) else _escaped(c) for c in run
         )
 
-    return _CANDIDATES.sub(escape_run, text)
+    return _pattern("candidates").sub(escape_run, text)
 
 
 def _result_text(text: str) -> str:
     probe = text.replace("\r\n", "").replace("\n", "").replace("\t", "")
-    if probe.isprintable() and (probe.isascii() or not _INVISIBLE_IN_RESULTS.search(probe)):
+    if probe.isprintable() and (
+        probe.isascii() or not _pattern("invisible in results").search(probe)
+    ):
         return text  # no control, format character, separator or invisible letter: the usual
     unsafe = _result_unsafe()
     if not unsafe.search(text):
