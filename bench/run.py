@@ -738,31 +738,33 @@ NOTES = """\
 - **What start-up costs now.** Instructions executed (valgrind, deterministic whatever
   the load; `ao-status architect` on the examples, `BACKENDS=file`, from a wheel install
   with the test extra): `python -c pass` 38 M; `import pluggy` 127 M; the bare floor
-  136 M; the floor with importlib.metadata 250 M; `ao-status` 312 M before, 183 M now.
-  Over the bare floor's 136 M: importing argparse 8 M and building and running the
-  parser 7 M (gettext, which imports `locale`, 4 M); `dataclasses`, for `Session`, 6 M;
-  about 0.35 M for each of the 19 modules of ours a command loads (finding, reading and
-  running it), 7 M in all; their bodies (exception classes, settings, hookspecs) about
-  6 M; pluggy's plugin manager and registering the guarded file backend 5 M; the
-  entry-point scan 1.4 M; the cyclic garbage collector's passes over what all these
-  imports create about 9 M, spread over the rest (measured with it disabled; not
-  touched: a process-wide switch). The same saving shows on `ao-list-sessions` of
-  10,000 files (1118 M before, 986 M now: 132 M, as for `ao-status`); via the API it is
-  33 M (595 M to 562 M, and 1229 M to 1196 M with 10,000 sessions): `requests` imports
-  most of what importlib.metadata did anyway (`http.client` imports email; urllib3 2's
-  `http2` module imports importlib.metadata itself), so there only the scan of every
-  distribution's metadata is saved. That is a few milliseconds, inside the spread of a run
-  of several hundred on this shared machine (see the min–max above): the `--before`
-  table's API rows can read either way.
-- **Against `python -c pass` and the floors.** On this shared 2-CPU machine, side by
-  side (60 interleaved runs, medians): `python -c pass` 26 ms, `import pluggy` 80 ms,
-  the bare floor 89 ms, the floor 175 ms, `ao-status` 218 ms before and 119 ms now
-  (4.6 times the interpreter, 0.68 times the floor, 1.34 times the bare floor). The
-  bare floor alone is 3.4 times `python -c pass` here (pluggy's import is most of it:
-  inspect, typing, ast, dis), so 4 times the interpreter would leave 15 ms for argparse,
-  our modules and registering a backend, which cost about 30 ms here. What is left is in
-  the list above; the largest parts are argparse (kept), one module per job (kept), and
-  `Session` as a dataclass (kept: plugins may `dataclasses.replace` it).
+  136 M; the floor with importlib.metadata 257 M; `ao-status` 311 M in 0.1 (before
+  issue 22), 223 M once the driving commands, `ao-logs` and the hardening were merged
+  onto issue 22's work, 196 M now (1.44 times the bare floor). The last 27 M: the records
+  of the optional hooks (`Turn`, `Details`, `Blueprint`, `Event`, `EventLog`: five
+  dataclasses, 3.3 ms) are imported when first used, the escaping patterns compiled on
+  first need, and `Problem` is a frozen record. Over the bare floor's 136 M, by
+  `-X importtime` and cProfile: argparse with gettext and `locale` (imported by argparse
+  itself) and building and running the parser, about 15 M; `dataclasses` and `Session`
+  (kept a dataclass: plugins may `dataclasses.replace` it), about 6 M; 22 modules of ours
+  (finding, reading and running each, their exception classes, settings and hook
+  declarations), about 13 M; pluggy's plugin manager and registering the guarded file
+  backend, 5 M; the entry-point scan 1.4 M; the regular expressions the standard library
+  compiles for argparse, gettext, dataclasses and json; and the cyclic garbage
+  collector's passes over what the imports create, about 8 M (measured with it disabled;
+  not touched: a process-wide switch for 2 %). Via the API `requests` imports most of
+  what importlib.metadata did anyway (`http.client` imports email; urllib3 2's `http2`
+  module imports importlib.metadata itself), so there only the scan of every
+  distribution's metadata is saved: a few milliseconds, inside the spread of a run on
+  this shared machine (see the min–max above).
+- **Against `python -c pass` and the floors.** Wall times on this machine (the table
+  above): `python -c pass` about 11 to 13 ms, the bare floor 32 to 39 ms, `ao-status`
+  49 to 60 ms. The bare floor alone is 3 times `python -c pass` (pluggy's import is
+  most of it: inspect, typing, ast, dis), so 4 times the interpreter would leave about
+  10 ms for argparse, our modules and registering a backend, which cost about 15 ms.
+  1.3 times the bare floor would need 177 M instructions, 19 M fewer than now: argparse
+  (kept: the man pages are made from the parsers), one module per job (kept) and
+  `Session` as a dataclass (kept) are most of what is left.
 - **The 5 MB rows.** A 5 MB last line costs the same work as before (instructions: 1 M
   to read it, 6 M to decode it, 53 M for `json.loads`; for `ao-get-result` 48 M more to
   check and write the answer), but start-up is cheaper, so the same milliseconds weigh
