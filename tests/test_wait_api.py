@@ -162,12 +162,15 @@ def test_a_server_stopped_mid_wait_hands_over_to_the_files(backups, start_sessio
     w.wait_for_stderr("busy: running")
     assert paths(server, f"/sessions/{SID}/status")  # the server answered so far
     server.stop()
-    w.wait_for_stderr("Warning:")
+    line = warning(server.url, "connection refused", "the Agent Session Manager")
+    # the files are finished only once the live line is back under the warning: else the
+    # round that warned could read them finished at once, and no live line would follow
+    w.wait_for_stderr(line + "\r\n\r\x1b[Kbusy: running")
     finish_in_files(backups, "answer from the files")
     status, out = w.finish()
     assert (status, out) == (0, "answer from the files\n")
     assert w.seen.count(b"Warning:") == 1
-    line = warning(server.url, "connection refused", "the Agent Session Manager").encode()
+    line = line.encode()
     assert line + b"\r\n" in w.seen
     assert starts_a_line(w.seen, line)
     assert w.seen.endswith(b"\r\x1b[K")
