@@ -213,6 +213,16 @@ class BackendContract:
     def test_empty_store_lists_nothing(self, store: SessionStore, ask: Asker) -> None:
         assert ask.listed() == []
 
+    def test_a_wait_that_is_over_lets_go_of_its_watch(
+        self, store: SessionStore, ask: Asker
+    ) -> None:
+        """``wait_for_change`` (optional), asked once more with no sessions when a wait is
+        over, must let go of what it watched with and answer None, not raise."""
+        store.add_running("beta", "sid-beta")
+        running = [ask._session("beta")]
+        ask.hook.wait_for_change(sessions=running, config=ask.config, timeout=0.1)
+        assert ask.hook.wait_for_change(sessions=[], config=ask.config, timeout=0.0) is None
+
     # -- deleting -----------------------------------------------------------------------
 
     def test_delete_removes_that_session_only(self, store: SessionStore, ask: Asker) -> None:
