@@ -26,13 +26,9 @@ def answer(
     :func:`ao_core.console.emit_lines` (``separator=""``), so a result of 64 MiB is never
     copied into a whole JSON document; raises the error ``ao-get-result`` ends with when
     there is no result (a failed session's reason included when the backend knows it)."""
-    result = fetch(ctx, name, session, state, timed_out=timed_out)
     if not as_json:
-        return [result]
-    assert session is not None  # fetch raised otherwise
-    found = document(ctx, name, session, result)
-    del result  # a structured result's text is not held while its value is written
-    return answers.json_members(found)
+        return [fetch(ctx, name, session, state, timed_out=timed_out)]
+    return answers.json_members(document(ctx, name, session, state, timed_out=timed_out))
 
 
 def fetch(ctx: Context, name: str, session: Session | None, state: str, *, timed_out: bool) -> str:
@@ -60,9 +56,12 @@ def fetch(ctx: Context, name: str, session: Session | None, state: str, *, timed
     return result
 
 
-def document(ctx: Context, name: str, session: Session, result: str) -> dict[str, Any]:
+def document(
+    ctx: Context, name: str, session: Session | None, state: str, *, timed_out: bool = False
+) -> dict[str, Any]:
     """``{"name", "result"}`` (and ``unavailable``): the ``--json`` answer of
-    ``ao-get-result`` and the ``get_result`` tool's; a structured result as its JSON value."""
-    value = answers.result_value(result, session)
-    del result
+    ``ao-get-result`` and of the ``get_result`` tool, a structured result as its JSON
+    value; raises as :func:`fetch` does. The result's text is let go once its value is
+    made, so it is not held while the document is written."""
+    value = answers.result_value(fetch(ctx, name, session, state, timed_out=timed_out), session)
     return answers.with_unavailable({"name": name, "result": value}, ctx.unavailable())

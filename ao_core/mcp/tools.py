@@ -127,9 +127,7 @@ def _get_result(call: Call, args: dict[str, Any]) -> Document:
     name = args["name"]
     ctx = call.start([name])
     session, state = ctx.status_of(name)
-    result = results.fetch(ctx, name, session, state, timed_out=False)
-    assert session is not None  # fetch raised otherwise
-    return results.document(ctx, name, session, result)
+    return results.document(ctx, name, session, state)
 
 
 def _list_sessions(call: Call, args: dict[str, Any]) -> Document:
@@ -186,8 +184,7 @@ def _turn(ctx: cli.Context, name: str, turn: Turn, args: dict[str, Any]) -> Docu
     state, timed_out = turns.wait(ctx, name, turn, timeout=timeout, interval=None)
     if timed_out:
         return {"name": name, "run_id": turn.run_id, "status": str(state), "ended": False}
-    result = results.fetch(ctx, name, turn.session, state, timed_out=False)
-    return results.document(ctx, name, turn.session, result)
+    return results.document(ctx, name, turn.session, state)
 
 
 def _stop(call: Call, args: dict[str, Any]) -> Document:
